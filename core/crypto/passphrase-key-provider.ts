@@ -1,0 +1,54 @@
+// Passphrase key provider: scrypt (memory-hard) derives a key-encryption key that wraps the master key.
+import { randomBytes, scrypt as scryptCb, type ScryptOptions } from 'node:crypto';
+import { promisify } from 'node:util';
+import { open, seal } from './aead.ts';
+import type { KeyProvider, WrappedKey } from './key-provider.ts';
+import { Secret } from './secret.ts';
+import { InvalidArgumentError } from '../errors.ts';
+
+const scrypt = promisify(scryptCb) as (pw: string, salt: Buffer, len: number, opts: ScryptOptions) => Promise<Buffer>;
+const AAD = Buffer.from('cloudkeep/v1/key/passphrase');
+
+export interface ScryptParams {
+  N: number;
+  r: number;
+  p: number;
+}
+
+/** 64 MiB of memory, about 0.2 s on one core: OWASP's minimum is N=2^17,r=8. */
+export const DEFAULT_SCRYPT: ScryptParams = { N: 2 ** 17, r: 8, p: 1 };
+
+export class PassphraseKeyProvider implements KeyProvider {
+  readonly name = 'passphrase';
+  readonly #passphrase: Secret<string>;
+  readonly #params: ScryptParams;
+  constructor(passphrase: Secret<string> | string, params: ScryptParams = DEFAULT_SCRYPT) {
+    const secret = typeof passphrase === 'string' ? new Secret(passphrase) : passphrase;
+    if (secret.reveal().length === 0) throw new InvalidArgumentError('empty passphrase: expected at least one character');
+    this.#passphrase = secret;
+    this.#params = params;
+  }
+
+  async wrap(masterKey: Buffer): Promise<WrappedKey> {
+    const salt = randomBytes(32);
+    const kek = await this.#derive(salt, this.#params);
+    return {
+      provider: this.name,
+      params: { kdf: 'scrypt', ...this.#params, salt: salt.toString('base64') },
+      wrapped: seal(kek, masterKey, AAD).toString('base64'),
+    };
+  }
+
+  async unwrap(key: WrappedKey): Promise<Buffer | null> {
+    if (key.provider !== this.name) return null;
+    const { N, r, p, salt } = key.params as { N: unknown; r: unknown; p: unknown; salt: unknown };
+    if (typeof N !== 'number' || typeof r !== 'number' || typeof p !== 'number' || typeof salt !== 'string') return null;
+    const kek = await this.#derive(Buffer.from(salt, 'base64'), { N, r, p });
+    return open(kek, Buffer.from(key.wrapped, 'base64'), AAD);
+  }
+
+  async #derive(salt: Buffer, params: ScryptParams): Promise<Buffer> {
+    const maxmem = 256 * params.N * params.r + 16 * 1024 * 1024;
+    return scrypt(this.#passphrase.reveal(), salt, 32, { N: params.N, r: params.r, p: params.p, maxmem });
+  }
+}

@@ -1,0 +1,108 @@
+// Backup use-case: snapshots in, one restore point out (packs, then index, then the manifest).
+import type { Clock } from '../clock.ts';
+import { InvalidArgumentError, throwIfAborted } from '../errors.ts';
+import { chunkId, CHUNK_KIND, sealChunk } from '../repo/block-codec.ts';
+import type { ChunkIndex } from '../repo/index-file.ts';
+import { newPointId } from '../repo/layout.ts';
+import type { BackupStats, DiskManifest, Manifest, ResourceRef } from '../repo/manifest.ts';
+import { PackWriter } from '../repo/pack-writer.ts';
+import type { Repository } from '../repo/repository.ts';
+import type { SnapshotRef, SnapshotSource } from '../snapshot/snapshot-source.ts';
+import type { BlockProcessor } from './block-processor.ts';
+import { BufferPool } from './buffer-pool.ts';
+import { DiskBackup, type DiskCounters } from './disk-backup.ts';
+import type { ProgressListener } from './progress.ts';
+import { bottleneck, newTimers, stageStats } from './stage-timer.ts';
+
+export interface DiskToBackUp {
+  name: string;
+  snapshot: SnapshotRef;
+  /** The snapshot the parent restore point's disk was read from: enables changed-block reads. */
+  baseSnapshot?: SnapshotRef | null;
+}
+
+export interface BackupRequest {
+  resource: ResourceRef;
+  disks: DiskToBackUp[];
+  /** The previous restore point of this resource in the chain, if any. */
+  parent?: Manifest | null;
+  tags?: Record<string, string>;
+}
+
+export interface BackupContext {
+  repo: Repository;
+  /** The repository index as loaded at the start (packs pending deletion already dropped). */
+  index: ChunkIndex;
+  source: SnapshotSource;
+  processor: BlockProcessor;
+  onProgress?: ProgressListener;
+  signal?: AbortSignal;
+  /** Blocks read and processed as one unit (default 4). */
+  batchBlocks?: number;
+  /** Hook run after every pack and index is stored and before the manifest commits (prune safety). */
+  beforeCommit?: (usedPacks: Set<string>) => Promise<void>;
+}
+
+export async function backupResource(ctx: BackupContext, req: BackupRequest): Promise<Manifest> {
+  const { repo, processor, signal } = ctx;
+  const clock: Clock = repo.clock;
+  if (req.disks.length === 0) throw new InvalidArgumentError(`resource ${req.resource.id}: no disks to back up`);
+  const names = new Set(req.disks.map((d) => d.name));
+  if (names.size !== req.disks.length) throw new InvalidArgumentError(`resource ${req.resource.id}: disk names must be unique`);
+  const started = clock.now();
+  const timers = newTimers(clock, processor.lanes);
+  const packs = new PackWriter(repo, { timer: timers.targetWrite, signal });
+  const batchBlocks = ctx.batchBlocks ?? 4;
+  const pool = new BufferPool(batchBlocks * repo.params.chunking.blockSize, processor.lanes * 3 + 2);
+  const counters: DiskCounters = { bytesRead: 0, bytesZero: 0, bytesNew: 0, chunksNew: 0, chunksReused: 0, blocksRead: 0, bytesTotal: 0 };
+  const session = new Set<string>();
+  const usedPacks = new Set<string>();
+  const disks: DiskManifest[] = [];
+  for (const disk of req.disks) {
+    throwIfAborted(signal);
+    const job = new DiskBackup({ ...ctx, clock, timers, packs, pool, batchBlocks, session, usedPacks, counters, sealTree: (data) => storeTree(ctx, packs, session, usedPacks, data) });
+    disks.push(await job.run(disk, req.parent?.disks.find((d) => d.name === disk.name) ?? null));
+  }
+  const written = await packs.flush();
+  if (written.length > 0) await timers.targetWrite.time(() => repo.writeIndexObject(written, { signal }));
+  await ctx.beforeCommit?.(usedPacks);
+  const finished = clock.now();
+  const stages = stageStats(timers);
+  const stats: BackupStats = {
+    ...counters,
+    bytesStored: packs.bytesWritten,
+    packsWritten: packs.packsWritten,
+    objectsWritten: packs.packsWritten + (written.length > 0 ? 2 : 1),
+    durationMs: finished - started,
+    stages,
+    bottleneck: bottleneck(stages),
+  };
+  const manifest: Manifest = {
+    version: 1,
+    id: newPointId(finished),
+    resource: req.resource,
+    kind: req.parent ? 'incremental' : 'full',
+    parent: req.parent?.id ?? null,
+    startedAt: new Date(started).toISOString(),
+    finishedAt: new Date(finished).toISOString(),
+    tags: req.tags ?? {},
+    disks,
+    stats,
+  };
+  throwIfAborted(signal);
+  await repo.writeManifest(manifest, { signal });
+  return manifest;
+}
+
+/** Stores a block-map segment as a tree chunk unless the repository has it already; returns its id. */
+async function storeTree(ctx: BackupContext, packs: PackWriter, session: Set<string>, usedPacks: Set<string>, data: Buffer): Promise<string> {
+  const id = chunkId(ctx.repo.master.treeIdKey, data);
+  const key = id.toString('latin1');
+  const known = ctx.index.get(id);
+  if (known) usedPacks.add(known.pack.id);
+  else if (!session.has(key)) {
+    session.add(key);
+    await packs.add(id, CHUNK_KIND.tree, sealChunk(data, id, CHUNK_KIND.tree, packs.key, ctx.repo.params.compression.level));
+  }
+  return id.toString('hex');
+}

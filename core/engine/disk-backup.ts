@@ -1,0 +1,176 @@
+// One disk of a backup: plan which blocks to read, run them through the pipeline, build the block map.
+import type { Clock } from '../clock.ts';
+import { InvalidArgumentError, throwIfAborted } from '../errors.ts';
+import { decodeSegment, encodeSegment, type BlockChunks } from '../repo/block-map.ts';
+import { CHUNK_KIND } from '../repo/block-codec.ts';
+import { ChunkIndex } from '../repo/index-file.ts';
+import type { DiskManifest } from '../repo/manifest.ts';
+import type { PackWriter } from '../repo/pack-writer.ts';
+import type { Repository } from '../repo/repository.ts';
+import type { BlockList, SnapshotInfo, SnapshotSource } from '../snapshot/snapshot-source.ts';
+import { mapLimit, Semaphore } from '../util/concurrency.ts';
+import type { DiskToBackUp } from './backup.ts';
+import type { BlockProcessor, ChunkToSeal } from './block-processor.ts';
+import type { BufferPool } from './buffer-pool.ts';
+import type { ProgressListener } from './progress.ts';
+import type { PipelineTimers } from './stage-timer.ts';
+
+/** Blocks per block-map segment: 1024 x 512 KiB = 512 MiB of disk per tree chunk. */
+export const SEGMENT_BLOCKS = 1024;
+
+export interface DiskCounters {
+  bytesTotal: number;
+  bytesRead: number;
+  bytesZero: number;
+  bytesNew: number;
+  chunksNew: number;
+  chunksReused: number;
+  blocksRead: number;
+}
+
+export interface DiskBackupDeps {
+  repo: Repository;
+  index: ChunkIndex;
+  source: SnapshotSource;
+  processor: BlockProcessor;
+  clock: Clock;
+  timers: PipelineTimers;
+  packs: PackWriter;
+  pool: BufferPool;
+  batchBlocks: number;
+  session: Set<string>;
+  usedPacks: Set<string>;
+  counters: DiskCounters;
+  sealTree: (data: Buffer) => Promise<string>;
+  onProgress?: ProgressListener;
+  signal?: AbortSignal;
+}
+
+export class DiskBackup {
+  readonly #d: DiskBackupDeps;
+  #done = 0;
+  #total = 0;
+  constructor(deps: DiskBackupDeps) {
+    this.#d = deps;
+  }
+
+  async run(disk: DiskToBackUp, parentDisk: DiskManifest | null): Promise<DiskManifest> {
+    const { source, signal, repo } = this.#d;
+    const info = await source.describe(disk.snapshot, { signal });
+    const bs = repo.params.chunking.blockSize;
+    if (bs % info.blockSize !== 0) {
+      throw new InvalidArgumentError(`snapshot ${info.snapshotId} has ${info.blockSize}-byte blocks; the repository block size ${bs} must be a multiple of it`);
+    }
+    const nBlocks = Math.ceil(info.size / bs);
+    const nSegments = Math.ceil(nBlocks / SEGMENT_BLOCKS);
+    const comparable = parentDisk !== null && parentDisk.size === info.size && parentDisk.blockSize === bs && parentDisk.segmentBlocks === SEGMENT_BLOCKS;
+    let changed: number[] | null = null;
+    if (comparable && disk.baseSnapshot) {
+      const list = await source.listChangedBlocks(disk.baseSnapshot, disk.snapshot, { signal });
+      if (list) changed = toRepoBlocks(list, bs, nBlocks);
+    }
+    const toRead = changed ?? toRepoBlocks(await source.listAllocatedBlocks(disk.snapshot, { signal }), bs, nBlocks);
+    const segments: Array<string | null> = changed && parentDisk ? [...parentDisk.segments] : new Array<string | null>(nSegments).fill(null);
+    const bySegment = new Map<number, number[]>();
+    for (const b of toRead) {
+      const s = Math.floor(b / SEGMENT_BLOCKS);
+      if (!bySegment.has(s)) bySegment.set(s, []);
+      bySegment.get(s)!.push(b);
+    }
+    this.#total = toRead.length * bs;
+    this.#d.counters.bytesTotal += info.size;
+    const batches = new Semaphore(this.#d.processor.lanes * 3);
+    await mapLimit([...bySegment.keys()], 2, async (s) => {
+      const base = changed ? segments[s] : null;
+      segments[s] = await this.#segment(info, s, nBlocks, bySegment.get(s)!, base, batches);
+    });
+    for (const id of segments) if (id) this.#markUsed(id);
+    return { name: disk.name, volumeId: info.volumeId, snapshotId: info.snapshotId, size: info.size, blockSize: bs, segmentBlocks: SEGMENT_BLOCKS, segments };
+  }
+
+  #markUsed(idHex: string): void {
+    const e = this.#d.index.get(Buffer.from(idHex, 'hex'));
+    if (e) this.#d.usedPacks.add(e.pack.id);
+  }
+
+  async #segment(info: SnapshotInfo, s: number, nBlocks: number, blocks: number[], baseId: string | null, batches: Semaphore): Promise<string | null> {
+    const first = s * SEGMENT_BLOCKS;
+    const count = Math.min(SEGMENT_BLOCKS, nBlocks - first);
+    let map: BlockChunks[] = Array.from({ length: count }, () => []);
+    if (baseId) {
+      const decoded = decodeSegment(await this.#d.repo.readTree(this.#d.index, baseId, { signal: this.#d.signal }), `tree ${baseId}`);
+      if (decoded.firstBlock === first && decoded.blocks.length === count) map = decoded.blocks;
+    }
+    const runs = toRuns(blocks, this.#d.batchBlocks);
+    await Promise.all(runs.map(([start, n]) => batches.run(() => this.#batch(info, start, n, map, first))));
+    if (map.every((b) => b.length === 0)) return null;
+    return this.#d.sealTree(encodeSegment(first, map));
+  }
+
+  async #batch(info: SnapshotInfo, start: number, n: number, map: BlockChunks[], segFirst: number): Promise<void> {
+    const d = this.#d;
+    throwIfAborted(d.signal);
+    const bs = d.repo.params.chunking.blockSize;
+    const ratio = bs / info.blockSize;
+    const slot = await d.pool.acquire();
+    try {
+      const view = slot.view.subarray(0, n * bs);
+      await d.timers.sourceRead.time(() => d.source.readBlocks(info, start * ratio, n * ratio, view, { signal: d.signal }));
+      const hashed = await d.timers.processing.time(() => d.processor.hashBlocks(view, bs));
+      const toSeal: ChunkToSeal[] = [];
+      hashed.forEach((chunks, j) => {
+        map[start + j - segFirst] = chunks.map((c) => ({ length: c.length, id: c.id }));
+        if (chunks.length === 0) d.counters.bytesZero += bs;
+        for (const c of chunks) {
+          if (!c.id) {
+            d.counters.bytesZero += c.length;
+            continue;
+          }
+          const known = d.index.get(c.id);
+          const key = ChunkIndex.keyOf(c.id);
+          if (known) d.usedPacks.add(known.pack.id);
+          if (known || d.session.has(key)) {
+            d.counters.chunksReused++;
+            continue;
+          }
+          d.session.add(key);
+          toSeal.push({ offset: j * bs + c.offset, length: c.length, id: c.id });
+          d.counters.chunksNew++;
+          d.counters.bytesNew += c.length;
+        }
+      });
+      d.counters.blocksRead += n;
+      d.counters.bytesRead += n * bs;
+      if (toSeal.length > 0) {
+        const sealed = await d.timers.processing.time(() => d.processor.sealChunks(view, toSeal, CHUNK_KIND.data, d.packs.key));
+        slot.release();
+        for (let i = 0; i < toSeal.length; i++) await d.packs.add(toSeal[i].id, CHUNK_KIND.data, sealed[i]);
+      }
+    } finally {
+      slot.release();
+    }
+    this.#done += n * bs;
+    d.onProgress?.({ phase: 'backup', item: info.volumeId, bytesDone: this.#done, bytesTotal: this.#total });
+  }
+}
+
+function toRepoBlocks(list: BlockList, repoBlockSize: number, nBlocks: number): number[] {
+  const ratio = repoBlockSize / list.blockSize;
+  const out = new Set<number>();
+  for (const b of list.blocks) {
+    const r = Math.floor(b / ratio);
+    if (r < nBlocks) out.add(r);
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
+/** Consecutive runs of sorted block numbers, at most `max` long: [start, count][]. */
+function toRuns(blocks: number[], max: number): Array<[number, number]> {
+  const runs: Array<[number, number]> = [];
+  for (const b of blocks) {
+    const last = runs[runs.length - 1];
+    if (last && last[0] + last[1] === b && last[1] < max) last[1]++;
+    else runs.push([b, 1]);
+  }
+  return runs;
+}

@@ -1,0 +1,87 @@
+// Busy time per pipeline stage, the way the seeds' bottleneck statistics name the slowest stage.
+import type { Clock } from '../clock.ts';
+import type { StageStats } from '../repo/manifest.ts';
+
+/** Time during which at least one operation of the stage was in flight. */
+export class BusyTimer {
+  #active = 0;
+  #since = 0;
+  #total = 0;
+  readonly #clock: Clock;
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+  async time<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#active++ === 0) this.#since = this.#clock.now();
+    try {
+      return await fn();
+    } finally {
+      if (--this.#active === 0) this.#total += this.#clock.now() - this.#since;
+    }
+  }
+  get totalMs(): number {
+    return this.#total + (this.#active > 0 ? this.#clock.now() - this.#since : 0);
+  }
+}
+
+/** Summed time of operations spread over `lanes` parallel lanes (worker threads). */
+export class LaneTimer {
+  #total = 0;
+  readonly #clock: Clock;
+  readonly lanes: number;
+  constructor(clock: Clock, lanes: number) {
+    this.#clock = clock;
+    this.lanes = lanes;
+  }
+  async time<T>(fn: () => Promise<T>): Promise<T> {
+    const start = this.#clock.now();
+    try {
+      return await fn();
+    } finally {
+      this.#total += this.#clock.now() - start;
+    }
+  }
+  add(ms: number): void {
+    this.#total += ms;
+  }
+  /** Busy time of the whole pool as if its lanes were one stage. */
+  get totalMs(): number {
+    return this.#total / this.lanes;
+  }
+}
+
+export interface PipelineTimers {
+  sourceRead: BusyTimer;
+  processing: LaneTimer;
+  targetWrite: BusyTimer;
+  throttling: BusyTimer;
+}
+
+export function newTimers(clock: Clock, lanes: number): PipelineTimers {
+  return { sourceRead: new BusyTimer(clock), processing: new LaneTimer(clock, lanes), targetWrite: new BusyTimer(clock), throttling: new BusyTimer(clock) };
+}
+
+export function stageStats(t: PipelineTimers): StageStats {
+  const r = (n: number) => Math.round(n);
+  return { sourceRead: r(t.sourceRead.totalMs), processing: r(t.processing.totalMs), targetWrite: r(t.targetWrite.totalMs), throttling: r(t.throttling.totalMs) };
+}
+
+const STAGE_NAMES: Record<keyof StageStats, string> = {
+  sourceRead: 'source read',
+  processing: 'processing',
+  targetWrite: 'target write',
+  throttling: 'throttling',
+};
+
+/** The stage that was busy the largest share of the wall time. */
+export function bottleneck(stages: StageStats): string {
+  let best: keyof StageStats = 'processing';
+  for (const k of Object.keys(stages) as Array<keyof StageStats>) if (stages[k] > stages[best]) best = k;
+  return STAGE_NAMES[best];
+}
+
+/** "processing 92%, source read 40%, ..." of the wall time. */
+export function describeStages(stages: StageStats, wallMs: number): string {
+  const pct = (ms: number) => `${wallMs > 0 ? Math.round((100 * ms) / wallMs) : 0}%`;
+  return (Object.keys(STAGE_NAMES) as Array<keyof StageStats>).map((k) => `${STAGE_NAMES[k]} ${pct(stages[k])}`).join(', ');
+}

@@ -1,0 +1,128 @@
+// The object-store port: the few operations the repository needs from S3, Azure Blob or a disk.
+//
+// Consistency the core relies on (every adapter must give it; the contract suite checks it):
+// - put(key) is atomic: a reader sees either no object or the whole object, never a part.
+// - After put(key) resolves, get/stat/list from the same process see the object
+//   (read-after-write; S3 and Azure Blob give this since 2020).
+// - Keys are written once by the core (unique names); the core never needs a conditional
+//   write or a lock. An adapter may overwrite on put.
+// - list(prefix) returns every object whose key starts with prefix, each once, in any order.
+// - delete(key) of a missing key succeeds (idempotent).
+// - lastModified comes from the store, not from the writer's clock.
+import { CloudkeepError, type CloudkeepErrorOptions } from '../errors.ts';
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  /** Milliseconds since the epoch, as the store recorded it. */
+  lastModified: number;
+}
+
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
+export interface IoOptions {
+  signal?: AbortSignal;
+}
+
+export interface GetOptions extends IoOptions {
+  /** Read only these bytes. A range past the end of the object is an error. */
+  range?: ByteRange;
+}
+
+export interface PutOptions extends IoOptions {
+  /** Object kind, for adapters that place kinds in different storage tiers. */
+  kind?: ObjectKind;
+}
+
+export type ObjectKind = 'config' | 'key' | 'pack' | 'index' | 'manifest' | 'marker';
+
+/** Optional capabilities, declared as data. An unsupported call fails with UnsupportedOperationError. */
+export interface StoreCapabilities {
+  /** put can refuse to overwrite (If-None-Match). The core never depends on it. */
+  conditionalWrites: boolean;
+  /** objects can carry a retain-until date that the store enforces. */
+  objectLock: boolean;
+  /** objects can be moved between storage tiers. */
+  storageTiers: boolean;
+}
+
+export interface ObjectReader {
+  get(key: string, options?: GetOptions): Promise<Buffer>;
+  /** Metadata of one object; throws ObjectNotFoundError when absent. */
+  stat(key: string, options?: IoOptions): Promise<ObjectInfo>;
+}
+
+export interface ObjectLister {
+  list(prefix: string, options?: IoOptions): AsyncIterable<ObjectInfo>;
+}
+
+export interface ObjectWriter {
+  put(key: string, data: Uint8Array, options?: PutOptions): Promise<void>;
+}
+
+export interface ObjectDeleter {
+  delete(key: string, options?: IoOptions): Promise<void>;
+}
+
+export interface ObjectStore extends ObjectReader, ObjectLister, ObjectWriter, ObjectDeleter {
+  /** A short description for messages, e.g. "file:///var/backups/repo". Never holds secrets. */
+  readonly description: string;
+  readonly capabilities: StoreCapabilities;
+}
+
+export class ObjectNotFoundError extends CloudkeepError {
+  readonly key: string;
+  constructor(key: string, options: CloudkeepErrorOptions = {}) {
+    super(`object not found: ${key}`, { ...options, retryable: false });
+    this.name = 'ObjectNotFoundError';
+    this.key = key;
+  }
+}
+
+/** The store could not be reached or refused the call; `retryable` says if trying again may help. */
+export class StoreError extends CloudkeepError {
+  readonly key: string | undefined;
+  constructor(message: string, key?: string, options: CloudkeepErrorOptions = {}) {
+    super(message, options);
+    this.name = 'StoreError';
+    this.key = key;
+  }
+}
+
+export class UnsupportedOperationError extends CloudkeepError {
+  constructor(message: string, options: CloudkeepErrorOptions = {}) {
+    super(message, options);
+    this.name = 'UnsupportedOperationError';
+  }
+}
+
+/** Collects a listing into an array. */
+export async function listAll(store: ObjectLister, prefix: string, options?: IoOptions): Promise<ObjectInfo[]> {
+  const out: ObjectInfo[] = [];
+  for await (const info of store.list(prefix, options)) out.push(info);
+  return out;
+}
+
+/** True when the object exists. */
+export async function exists(store: ObjectReader, key: string, options?: IoOptions): Promise<boolean> {
+  try {
+    await store.stat(key, options);
+    return true;
+  } catch (err) {
+    if (err instanceof ObjectNotFoundError) return false;
+    throw err;
+  }
+}
+
+/** Checks a key is one the core may write: relative, '/'-separated, no empty or dot segments. */
+export function assertValidKey(key: string): void {
+  if (key.length === 0 || key.length > 1024) throw new StoreError(`invalid object key ${JSON.stringify(key)}: expected 1 to 1024 characters`, key);
+  for (const part of key.split('/')) {
+    if (part === '' || part === '.' || part === '..' || !/^[A-Za-z0-9._-]+$/.test(part)) {
+      throw new StoreError(`invalid object key ${JSON.stringify(key)}: expected '/'-separated segments of [A-Za-z0-9._-]`, key);
+    }
+  }
+}

@@ -1,0 +1,150 @@
+// An ObjectStore decorator that retries transient failures with capped exponential backoff and full jitter.
+import { setTimeout as delay } from 'node:timers/promises';
+import { AbortedError, CloudkeepError, throwIfAborted } from '../errors.ts';
+import {
+  ObjectNotFoundError,
+  type GetOptions,
+  type IoOptions,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutOptions,
+  type StoreCapabilities,
+} from './object-store.ts';
+
+export interface RetryOptions {
+  /** Total tries per call, the first included. Default 5. */
+  maxAttempts?: number;
+  /** Backoff cap before the first retry, doubled for each later one. Default 100 ms. */
+  baseDelayMs?: number;
+  /** Upper bound on any one backoff cap. Default 5000 ms. */
+  maxDelayMs?: number;
+  /** Waits ms, rejecting with AbortedError when signal fires. Injectable so tests need not wait. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Source of jitter in [0, 1). Default Math.random. */
+  random?: () => number;
+  /** Called before each backoff; for logging and metrics. */
+  onRetry?: (event: RetryEvent) => void;
+}
+
+export interface RetryEvent {
+  op: string;
+  key: string;
+  /** The attempt that just failed, from 1. */
+  attempt: number;
+  delayMs: number;
+  error: unknown;
+}
+
+/** True for errors a retry may cure: typed, marked retryable, and not a missing object or a cancellation. */
+export function isRetryable(err: unknown): boolean {
+  return err instanceof CloudkeepError && err.retryable && !(err instanceof ObjectNotFoundError) && !(err instanceof AbortedError);
+}
+
+/** Full jitter (AWS architecture blog): uniform in [0, min(max, base * 2^retry)), which spreads retry storms. */
+export function backoffDelay(retry: number, baseDelayMs: number, maxDelayMs: number, random: () => number): number {
+  const cap = Math.min(maxDelayMs, baseDelayMs * 2 ** retry);
+  return Math.floor(random() * cap);
+}
+
+export async function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  throwIfAborted(signal);
+  try {
+    await delay(ms, undefined, { signal });
+  } catch (err) {
+    if (signal?.aborted) throw new AbortedError('operation aborted', { cause: signal.reason });
+    throw err;
+  }
+}
+
+export class RetryingObjectStore implements ObjectStore {
+  readonly inner: ObjectStore;
+  private readonly maxAttempts: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private readonly random: () => number;
+  private readonly onRetry: ((event: RetryEvent) => void) | undefined;
+
+  constructor(inner: ObjectStore, options: RetryOptions = {}) {
+    this.inner = inner;
+    this.maxAttempts = options.maxAttempts ?? 5;
+    this.baseDelayMs = options.baseDelayMs ?? 100;
+    this.maxDelayMs = options.maxDelayMs ?? 5000;
+    this.sleep = options.sleep ?? abortableSleep;
+    this.random = options.random ?? Math.random;
+    this.onRetry = options.onRetry;
+    if (!Number.isSafeInteger(this.maxAttempts) || this.maxAttempts < 1) {
+      throw new RangeError(`maxAttempts must be an integer >= 1, got ${this.maxAttempts}`);
+    }
+  }
+
+  get description(): string {
+    return this.inner.description;
+  }
+  get capabilities(): StoreCapabilities {
+    return this.inner.capabilities;
+  }
+
+  put(key: string, data: Uint8Array, options?: PutOptions): Promise<void> {
+    // Safe to repeat: puts are atomic, so a retry after an unclear failure just rewrites the same bytes.
+    return this.retry('put', key, options?.signal, () => this.inner.put(key, data, options));
+  }
+
+  get(key: string, options?: GetOptions): Promise<Buffer> {
+    return this.retry('get', key, options?.signal, () => this.inner.get(key, options));
+  }
+
+  stat(key: string, options?: IoOptions): Promise<ObjectInfo> {
+    return this.retry('stat', key, options?.signal, () => this.inner.stat(key, options));
+  }
+
+  delete(key: string, options?: IoOptions): Promise<void> {
+    // Safe to repeat: deleting a missing key succeeds.
+    return this.retry('delete', key, options?.signal, () => this.inner.delete(key, options));
+  }
+
+  /**
+   * A failed listing restarts from the beginning and skips keys already yielded, so each key still
+   * appears once. The attempt budget counts consecutive failures without a newly yielded key.
+   */
+  async *list(prefix: string, options?: IoOptions): AsyncIterable<ObjectInfo> {
+    const signal = options?.signal;
+    const seen = new Set<string>();
+    let failures = 0;
+    for (;;) {
+      throwIfAborted(signal);
+      try {
+        for await (const info of this.inner.list(prefix, options)) {
+          if (seen.has(info.key)) continue;
+          seen.add(info.key);
+          failures = 0;
+          yield info;
+        }
+        return;
+      } catch (err) {
+        failures++;
+        await this.backoffOrThrow('list', prefix, failures, err, signal);
+      }
+    }
+  }
+
+  private async retry<T>(op: string, key: string, signal: AbortSignal | undefined, call: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      throwIfAborted(signal);
+      try {
+        return await call();
+      } catch (err) {
+        await this.backoffOrThrow(op, key, attempt, err, signal);
+      }
+    }
+  }
+
+  /** Rethrows err unless another attempt is allowed, in which case waits the backoff first. */
+  private async backoffOrThrow(op: string, key: string, attempt: number, err: unknown, signal: AbortSignal | undefined): Promise<void> {
+    if (!isRetryable(err) || attempt >= this.maxAttempts) throw err;
+    const delayMs = backoffDelay(attempt - 1, this.baseDelayMs, this.maxDelayMs, this.random);
+    this.onRetry?.({ op, key, attempt, delayMs, error: err });
+    await this.sleep(delayMs, signal);
+    throwIfAborted(signal);
+  }
+}

@@ -1,0 +1,247 @@
+// An ObjectStore on a local directory: each key is a file, written atomically by temp-file + rename.
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { CloudkeepError, throwIfAborted } from '../../core/errors.ts';
+import {
+  assertValidKey,
+  ObjectNotFoundError,
+  StoreError,
+  type GetOptions,
+  type IoOptions,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutOptions,
+  type StoreCapabilities,
+} from '../../core/store/object-store.ts';
+
+/** Names of in-flight (or crashed) puts; never objects. */
+export const TEMP_PREFIX = '.tmp-';
+
+// Conditions that usually clear on their own: busy files, descriptor exhaustion, interrupted calls.
+const RETRYABLE_CODES = new Set(['EAGAIN', 'EWOULDBLOCK', 'EBUSY', 'EMFILE', 'ENFILE', 'EINTR', 'ETIMEDOUT']);
+// A path component is missing or is a file: either way no object lives at the key.
+const NOT_FOUND_CODES = new Set(['ENOENT', 'ENOTDIR']);
+
+export class FileObjectStore implements ObjectStore {
+  readonly root: string;
+  readonly description: string;
+  readonly capabilities: StoreCapabilities = { conditionalWrites: false, objectLock: false, storageTiers: false };
+
+  constructor(root: string) {
+    this.root = resolve(root);
+    this.description = pathToFileURL(this.root).href;
+  }
+
+  async put(key: string, data: Uint8Array, options: PutOptions = {}): Promise<void> {
+    const { signal } = options;
+    const target = this.pathOf(key);
+    const dir = dirname(target);
+    const temp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    let handle: FileHandle | undefined;
+    try {
+      // A concurrent delete may prune directories between our mkdir and the temp file pinning them; remake them.
+      for (let attempt = 1; handle === undefined; attempt++) {
+        throwIfAborted(signal);
+        try {
+          await mkdir(dir, { recursive: true });
+          throwIfAborted(signal);
+          handle = await open(temp, 'wx');
+        } catch (err) {
+          if (attempt >= 5 || codeOf(err) !== 'ENOENT') throw err;
+        }
+      }
+      throwIfAborted(signal);
+      await handle.writeFile(data);
+      throwIfAborted(signal);
+      await handle.sync();
+      await handle.close();
+      handle = undefined;
+      throwIfAborted(signal);
+      await rename(temp, target);
+    } catch (err) {
+      await handle?.close().catch(() => {});
+      await unlink(temp).catch(() => {});
+      throw this.translate(err, 'put', key);
+    }
+    // The object is visible now; cancelling here would report failure for a completed put.
+    await syncDirectory(dir).catch((err: unknown) => {
+      throw this.translate(err, 'put', key);
+    });
+  }
+
+  async get(key: string, options: GetOptions = {}): Promise<Buffer> {
+    const { signal, range } = options;
+    const path = this.pathOf(key);
+    let handle: FileHandle | undefined;
+    try {
+      throwIfAborted(signal);
+      handle = await open(path, 'r');
+      throwIfAborted(signal);
+      const info = await handle.stat();
+      if (!info.isFile()) throw new ObjectNotFoundError(key);
+      if (range === undefined) {
+        throwIfAborted(signal);
+        return await handle.readFile();
+      }
+      checkRange(key, range.offset, range.length, info.size);
+      const buffer = Buffer.alloc(range.length);
+      let filled = 0;
+      while (filled < range.length) {
+        throwIfAborted(signal);
+        const { bytesRead } = await handle.read(buffer, filled, range.length - filled, range.offset + filled);
+        if (bytesRead === 0) throw new StoreError(`${key} in ${this.description} shrank while being read`, key, { retryable: true });
+        filled += bytesRead;
+      }
+      return buffer;
+    } catch (err) {
+      throw this.translate(err, 'get', key);
+    } finally {
+      await handle?.close().catch(() => {});
+    }
+  }
+
+  async stat(key: string, options: IoOptions = {}): Promise<ObjectInfo> {
+    const path = this.pathOf(key);
+    try {
+      throwIfAborted(options.signal);
+      const info = await stat(path);
+      if (!info.isFile()) throw new ObjectNotFoundError(key);
+      return { key, size: info.size, lastModified: Math.floor(info.mtimeMs) };
+    } catch (err) {
+      throw this.translate(err, 'stat', key);
+    }
+  }
+
+  async *list(prefix: string, options: IoOptions = {}): AsyncIterable<ObjectInfo> {
+    throwIfAborted(options.signal);
+    // Only the directory part of the prefix narrows the walk; the rest may end mid-segment.
+    const slash = prefix.lastIndexOf('/');
+    const dirKey = slash < 0 ? '' : prefix.slice(0, slash);
+    if (dirKey !== '') {
+      try {
+        assertValidKey(dirKey);
+      } catch {
+        return; // no valid key can start with this prefix, and the path must not leave the root
+      }
+    }
+    yield* this.walk(dirKey, prefix, options.signal);
+  }
+
+  async delete(key: string, options: IoOptions = {}): Promise<void> {
+    const path = this.pathOf(key);
+    try {
+      throwIfAborted(options.signal);
+      await unlink(path);
+    } catch (err) {
+      const code = codeOf(err);
+      // EISDIR: the key names a directory of other keys, so no object of that name exists.
+      if (code !== undefined && (NOT_FOUND_CODES.has(code) || code === 'EISDIR')) return;
+      throw this.translate(err, 'delete', key);
+    }
+    await this.pruneEmptyParents(dirname(path));
+  }
+
+  private async *walk(dirKey: string, prefix: string, signal: AbortSignal | undefined): AsyncGenerator<ObjectInfo> {
+    throwIfAborted(signal);
+    const dirPath = dirKey === '' ? this.root : join(this.root, ...dirKey.split('/'));
+    let entries;
+    try {
+      entries = await readdir(dirPath, { withFileTypes: true });
+    } catch (err) {
+      if (NOT_FOUND_CODES.has(codeOf(err) ?? '')) return; // removed by a concurrent delete, or never made
+      throw this.translate(err, 'list', prefix);
+    }
+    for (const entry of entries) {
+      // Files not written by put (temp files, names outside the key alphabet) are not objects.
+      if (entry.name.startsWith(TEMP_PREFIX) || !isKeySegment(entry.name)) continue;
+      const key = dirKey === '' ? entry.name : `${dirKey}/${entry.name}`;
+      if (entry.isDirectory()) {
+        // The walk starts at the prefix's directory, so only the last, partial segment still filters.
+        if (`${key}/`.startsWith(prefix)) yield* this.walk(key, prefix, signal);
+      } else if (entry.isFile() && key.startsWith(prefix)) {
+        throwIfAborted(signal);
+        let info;
+        try {
+          info = await stat(join(dirPath, entry.name));
+        } catch (err) {
+          if (NOT_FOUND_CODES.has(codeOf(err) ?? '')) continue; // deleted since readdir
+          throw this.translate(err, 'list', key);
+        }
+        yield { key, size: info.size, lastModified: Math.floor(info.mtimeMs) };
+      }
+    }
+  }
+
+  // Best effort: leftover empty directories are harmless, so failures here are ignored.
+  private async pruneEmptyParents(dir: string): Promise<void> {
+    while (dir !== this.root && dir.startsWith(this.root)) {
+      try {
+        await rmdir(dir);
+      } catch {
+        return;
+      }
+      dir = dirname(dir);
+    }
+  }
+
+  private pathOf(key: string): string {
+    assertValidKey(key);
+    // A temp-named segment would be hidden from list, breaking read-after-write for that key.
+    if (key.split('/').some((part) => part.startsWith(TEMP_PREFIX))) {
+      throw new StoreError(`invalid object key ${JSON.stringify(key)}: segments starting with ${TEMP_PREFIX} are reserved`, key);
+    }
+    return join(this.root, ...key.split('/'));
+  }
+
+  private translate(err: unknown, op: string, key: string): Error {
+    return fsErrorToStoreError(err, op, key, this.description);
+  }
+}
+
+/** Maps a Node fs error to the port's typed errors; typed errors pass through. Exported for tests. */
+export function fsErrorToStoreError(err: unknown, op: string, key: string, where: string): Error {
+  if (err instanceof CloudkeepError) return err;
+  const code = codeOf(err);
+  if (op !== 'put' && op !== 'list' && code !== undefined && NOT_FOUND_CODES.has(code)) {
+    return new ObjectNotFoundError(key, { cause: err });
+  }
+  const detail = err instanceof Error ? err.message : String(err);
+  return new StoreError(`${op} ${key} in ${where} failed: ${detail}`, key, {
+    cause: err,
+    retryable: code !== undefined && RETRYABLE_CODES.has(code),
+  });
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch (err) {
+    // Some platforms and file systems cannot open or fsync a directory; rename durability is then the OS's.
+    const code = codeOf(err);
+    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'ENOTSUP') throw err;
+  } finally {
+    await handle?.close().catch(() => {});
+  }
+}
+
+function isKeySegment(name: string): boolean {
+  return name !== '.' && name !== '..' && /^[A-Za-z0-9._-]+$/.test(name);
+}
+
+function codeOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function checkRange(key: string, offset: number, length: number, size: number): void {
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+    throw new StoreError(`invalid range for ${key}: offset ${offset}, length ${length}`, key);
+  }
+  if (offset + length > size) {
+    throw new StoreError(`range past end of ${key}: offset ${offset} + length ${length} > size ${size}`, key);
+  }
+}

@@ -1,0 +1,75 @@
+// A restore target that is a raw image file: blocks land by positioned writes, gaps stay holes.
+import { open, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { VolumeSink } from '../../core/snapshot/snapshot-source.ts';
+import type { IoOptions } from '../../core/store/object-store.ts';
+import { CloudkeepError, InvalidArgumentError, throwIfAborted } from '../../core/errors.ts';
+import { writeFully } from './image-files.ts';
+
+export class FileVolumeSink implements VolumeSink {
+  readonly path: string;
+  // One shared open, so parallel first writes do not race to create the file.
+  private handle: Promise<FileHandle> | undefined;
+  private state: 'open' | 'finished' | 'closed' = 'open';
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  async write(offset: number, data: Uint8Array, options: IoOptions = {}): Promise<void> {
+    throwIfAborted(options.signal);
+    if (!Number.isSafeInteger(offset) || offset < 0) {
+      throw new InvalidArgumentError(`write offset ${offset} for ${this.path}: expected a non-negative integer`);
+    }
+    const handle = await this.openHandle();
+    await writeFully(handle, data, offset);
+  }
+
+  /** Sets the final size (cutting or extending with a hole), then makes file and name durable. */
+  async finish(size: number, options: IoOptions = {}): Promise<void> {
+    throwIfAborted(options.signal);
+    if (!Number.isSafeInteger(size) || size < 0) {
+      throw new InvalidArgumentError(`image size ${size} for ${this.path}: expected a non-negative integer`);
+    }
+    const handle = await this.openHandle();
+    this.state = 'finished';
+    try {
+      await handle.truncate(size);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await syncDirectory(dirname(this.path));
+  }
+
+  /** Releases the file without finishing it, for a restore that failed part-way. */
+  async close(): Promise<void> {
+    if (this.state !== 'open') return;
+    this.state = 'closed';
+    if (this.handle) await (await this.handle).close();
+  }
+
+  private openHandle(): Promise<FileHandle> {
+    if (this.state !== 'open') {
+      return Promise.reject(new CloudkeepError(`volume sink ${this.path} is already ${this.state}: expected no calls after finish or close`));
+    }
+    // 'w' truncates: whatever an earlier file held must not show through the unwritten ranges.
+    this.handle ??= open(this.path, 'w');
+    return this.handle;
+  }
+}
+
+/** A new file's directory entry is only durable once its directory is synced. */
+async function syncDirectory(path: string): Promise<void> {
+  let dir: FileHandle | undefined;
+  try {
+    dir = await open(path, 'r');
+    await dir.sync();
+  } catch (err) {
+    // Some platforms and file systems refuse fsync on a directory; the data itself is synced.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') throw err;
+  } finally {
+    await dir?.close();
+  }
+}
