@@ -10,7 +10,7 @@ import type { Repository } from '../repo/repository.ts';
 import type { SnapshotRef, SnapshotSource } from '../snapshot/snapshot-source.ts';
 import type { BlockProcessor } from './block-processor.ts';
 import { BufferPool } from './buffer-pool.ts';
-import { DiskBackup, type DiskCounters } from './disk-backup.ts';
+import { DiskBackup, noteReuse, type DiskCounters } from './disk-backup.ts';
 import type { ProgressListener } from './progress.ts';
 import { bottleneck, newTimers, stageStats } from './stage-timer.ts';
 
@@ -39,8 +39,19 @@ export interface BackupContext {
   signal?: AbortSignal;
   /** Blocks read and processed as one unit (default 4). */
   batchBlocks?: number;
-  /** Hook run after every pack and index is stored and before the manifest commits (prune safety). */
-  beforeCommit?: (usedPacks: Set<string>) => Promise<void>;
+  /**
+   * Runs once the new chunks are stored and before the index and manifest are written: the place
+   * to re-check prune markers and copy reused chunks out of packs a concurrent prune marked.
+   */
+  beforeCommit?: (commit: PendingCommit) => Promise<void>;
+}
+
+export interface PendingCommit {
+  /** Chunks reused from the index, by the pack they were found in (latin1 chunk keys). */
+  reused: Map<string, Set<string>>;
+  /** Block-map trees carried over from the parent without reading them (their chunks are not in `reused`). */
+  carriedTrees: string[];
+  packs: PackWriter;
 }
 
 export async function backupResource(ctx: BackupContext, req: BackupRequest): Promise<Manifest> {
@@ -56,16 +67,18 @@ export async function backupResource(ctx: BackupContext, req: BackupRequest): Pr
   const pool = new BufferPool(batchBlocks * repo.params.chunking.blockSize, processor.lanes * 3 + 2);
   const counters: DiskCounters = { bytesRead: 0, bytesZero: 0, bytesNew: 0, chunksNew: 0, chunksReused: 0, blocksRead: 0, bytesTotal: 0 };
   const session = new Set<string>();
-  const usedPacks = new Set<string>();
+  const reused = new Map<string, Set<string>>();
   const disks: DiskManifest[] = [];
   for (const disk of req.disks) {
     throwIfAborted(signal);
-    const job = new DiskBackup({ ...ctx, clock, timers, packs, pool, batchBlocks, session, usedPacks, counters, sealTree: (data) => storeTree(ctx, packs, session, usedPacks, data) });
+    const job = new DiskBackup({ ...ctx, clock, timers, packs, pool, batchBlocks, session, reused, counters, sealTree: (data) => storeTree(ctx, packs, session, reused, data) });
     disks.push(await job.run(disk, req.parent?.disks.find((d) => d.name === disk.name) ?? null));
   }
+  await packs.flush();
+  const carriedTrees = disks.flatMap((d, i) => d.segments.filter((id, s): id is string => id !== null && id === req.parent?.disks.find((p) => p.name === req.disks[i].name)?.segments[s]));
+  await ctx.beforeCommit?.({ reused, carriedTrees, packs });
   const written = await packs.flush();
   if (written.length > 0) await timers.targetWrite.time(() => repo.writeIndexObject(written, { signal }));
-  await ctx.beforeCommit?.(usedPacks);
   const finished = clock.now();
   const stages = stageStats(timers);
   const stats: BackupStats = {
@@ -95,11 +108,11 @@ export async function backupResource(ctx: BackupContext, req: BackupRequest): Pr
 }
 
 /** Stores a block-map segment as a tree chunk unless the repository has it already; returns its id. */
-async function storeTree(ctx: BackupContext, packs: PackWriter, session: Set<string>, usedPacks: Set<string>, data: Buffer): Promise<string> {
+async function storeTree(ctx: BackupContext, packs: PackWriter, session: Set<string>, reused: Map<string, Set<string>>, data: Buffer): Promise<string> {
   const id = chunkId(ctx.repo.master.treeIdKey, data);
   const key = id.toString('latin1');
   const known = ctx.index.get(id);
-  if (known) usedPacks.add(known.pack.id);
+  if (known) noteReuse(reused, known.pack.id, key);
   else if (!session.has(key)) {
     session.add(key);
     await packs.add(id, CHUNK_KIND.tree, sealChunk(data, id, CHUNK_KIND.tree, packs.key, ctx.repo.params.compression.level));

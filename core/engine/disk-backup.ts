@@ -39,7 +39,7 @@ export interface DiskBackupDeps {
   pool: BufferPool;
   batchBlocks: number;
   session: Set<string>;
-  usedPacks: Set<string>;
+  reused: Map<string, Set<string>>;
   counters: DiskCounters;
   sealTree: (data: Buffer) => Promise<string>;
   onProgress?: ProgressListener;
@@ -84,13 +84,13 @@ export class DiskBackup {
       const base = changed ? segments[s] : null;
       segments[s] = await this.#segment(info, s, nBlocks, bySegment.get(s)!, base, batches);
     });
-    for (const id of segments) if (id) this.#markUsed(id);
+    for (const id of segments) if (id) this.#markUsed(Buffer.from(id, 'hex'));
     return { name: disk.name, volumeId: info.volumeId, snapshotId: info.snapshotId, size: info.size, blockSize: bs, segmentBlocks: SEGMENT_BLOCKS, segments };
   }
 
-  #markUsed(idHex: string): void {
-    const e = this.#d.index.get(Buffer.from(idHex, 'hex'));
-    if (e) this.#d.usedPacks.add(e.pack.id);
+  #markUsed(id: Buffer): void {
+    const e = this.#d.index.get(id);
+    if (e) noteReuse(this.#d.reused, e.pack.id, ChunkIndex.keyOf(id));
   }
 
   async #segment(info: SnapshotInfo, s: number, nBlocks: number, blocks: number[], baseId: string | null, batches: Semaphore): Promise<string | null> {
@@ -128,7 +128,7 @@ export class DiskBackup {
           }
           const known = d.index.get(c.id);
           const key = ChunkIndex.keyOf(c.id);
-          if (known) d.usedPacks.add(known.pack.id);
+          if (known) noteReuse(d.reused, known.pack.id, key);
           if (known || d.session.has(key)) {
             d.counters.chunksReused++;
             continue;
@@ -152,6 +152,13 @@ export class DiskBackup {
     this.#done += n * bs;
     d.onProgress?.({ phase: 'backup', item: info.volumeId, bytesDone: this.#done, bytesTotal: this.#total });
   }
+}
+
+/** Records that the new restore point uses chunk `key` stored in `packId`. */
+export function noteReuse(reused: Map<string, Set<string>>, packId: string, key: string): void {
+  let set = reused.get(packId);
+  if (!set) reused.set(packId, (set = new Set()));
+  set.add(key);
 }
 
 function toRepoBlocks(list: BlockList, repoBlockSize: number, nBlocks: number): number[] {

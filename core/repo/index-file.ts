@@ -94,6 +94,13 @@ export function decodeIndex(buf: Buffer, objectKey: string): IndexedChunk[] {
 /** The in-memory view of all index objects: chunk id to location. */
 export class ChunkIndex {
   readonly #entries = new Map<string, IndexEntry>();
+  /** Packs pending deletion: a copy of a chunk elsewhere is preferred, and `exclude` drops them. */
+  readonly #marked: Set<string>;
+  readonly #exclude: boolean;
+  constructor(options: { marked?: Set<string>; exclude?: boolean } = {}) {
+    this.#marked = options.marked ?? new Set();
+    this.#exclude = options.exclude ?? false;
+  }
   /** Index objects loaded, and which packs each names. */
   readonly objects = new Map<string, Set<string>>();
 
@@ -113,16 +120,14 @@ export class ChunkIndex {
     const packs = new Set<string>();
     for (const c of chunks) {
       packs.add(c.pack.id);
+      if (this.#exclude && this.#marked.has(c.pack.id)) continue;
       const key = ChunkIndex.keyOf(c.id);
-      if (!this.#entries.has(key)) this.#entries.set(key, c);
+      const seen = this.#entries.get(key);
+      if (!seen || (this.#marked.has(seen.pack.id) && !this.#marked.has(c.pack.id))) this.#entries.set(key, c);
     }
     this.objects.set(indexKey, packs);
   }
   *entries(): IterableIterator<[Buffer, IndexEntry]> {
     for (const [k, v] of this.#entries) yield [Buffer.from(k, 'latin1'), v];
-  }
-  /** Drops every entry that lives in one of these packs (packs pending deletion). */
-  dropPacks(packIds: Set<string>): void {
-    for (const [k, v] of this.#entries) if (packIds.has(v.pack.id)) this.#entries.delete(k);
   }
 }

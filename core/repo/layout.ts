@@ -46,3 +46,10 @@ export function markerKey(id: string): string {
 export function isPackId(id: string): boolean {
   return /^[0-9a-f]{32}$/.test(id);
 }
+
+export const SESSIONS_PREFIX = 'sessions/';
+
+/** A running backup's lease: refreshed while it runs, ignored once older than the safety margin. */
+export function sessionKey(id: string): string {
+  return `${SESSIONS_PREFIX}${id}`;
+}

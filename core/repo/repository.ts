@@ -112,8 +112,8 @@ export class Repository {
   }
 
   /** Reads every index object into memory. */
-  async loadIndex(options: IoOptions = {}): Promise<ChunkIndex> {
-    const index = new ChunkIndex();
+  async loadIndex(options: IoOptions & { marked?: Set<string>; exclude?: boolean } = {}): Promise<ChunkIndex> {
+    const index = new ChunkIndex({ marked: options.marked, exclude: options.exclude });
     const infos = await listAll(this.store, INDEX_PREFIX, options);
     const loaded = await mapLimit(infos, 8, async (info) => [info.key, await this.readIndexObject(info.key, options)] as const);
     for (const [key, chunks] of loaded) index.add(key, chunks);

@@ -73,6 +73,11 @@ async function sparseCopy(source: string, destination: string, options: IoOption
   let output: FileHandle | undefined;
   try {
     output = await open(destination, 'wx');
+  } catch (err) {
+    await input.close();
+    throw err;
+  }
+  try {
     const size = (await input.stat()).size;
     const buffer = Buffer.allocUnsafe(COPY_CHUNK);
     for (let position = 0; position < size; position += COPY_CHUNK) {
@@ -85,6 +90,7 @@ async function sparseCopy(source: string, destination: string, options: IoOption
     await output.close();
     output = undefined;
   } catch (err) {
+    // Only ever removes a file this call created ('wx' above).
     await output?.close().catch(() => {});
     await rm(destination, { force: true });
     throw err;

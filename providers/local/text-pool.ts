@@ -77,7 +77,7 @@ function buildPool(rng: SeededRandom): Buffer {
     } else {
       line = `${stamp.slice(0, 10)},${word()},${rng.int(0, 100000)},${(rng.next() * 1000).toFixed(2)},${word()}\n`;
     }
-    length += out.latin1Write(line, length);
+    length += out.write(line, length, 'latin1');
   }
   return out.subarray(0, POOL_SIZE);
 }

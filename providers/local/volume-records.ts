@@ -1,6 +1,7 @@
 // The JSON sidecars of LocalVolumeProvider: what a volume and a snapshot remember about themselves.
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { CloudkeepError, InvalidArgumentError } from '../../core/errors.ts';
 
 /**
@@ -71,8 +72,108 @@ export function sortedUnique(values: Iterable<number>): number[] {
   return [...new Set(values)].sort((x, y) => x - y);
 }
 
+/** Where a provider root keeps images and sidecars: volumes/<id>.img|json, snapshots/<id>.img|json. */
+export class RecordStore {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  volumePath(volumeId: string): string {
+    assertValidId('volume', volumeId);
+    return join(this.root, 'volumes', `${volumeId}.img`);
+  }
+
+  snapshotPath(snapshotId: string): string {
+    assertValidId('snapshot', snapshotId);
+    return join(this.root, 'snapshots', `${snapshotId}.img`);
+  }
+
+  async ensureDirectories(): Promise<void> {
+    await mkdir(join(this.root, 'volumes'), { recursive: true });
+    await mkdir(join(this.root, 'snapshots'), { recursive: true });
+  }
+
+  async loadVolume(volumeId: string): Promise<VolumeRecord> {
+    const record = await this.findVolume(volumeId);
+    if (!record) throw new InvalidArgumentError(`unknown volume ${JSON.stringify(volumeId)}: expected one created or imported under ${this.root}`);
+    return record;
+  }
+
+  findVolume(volumeId: string): Promise<VolumeRecord | undefined> {
+    assertValidId('volume', volumeId);
+    return readRecord<VolumeRecord>(join(this.root, 'volumes', `${volumeId}.json`), 'volume');
+  }
+
+  /** Loads a snapshot, checking it belongs to volumeId when one is given. */
+  async loadSnapshot(snapshotId: string, volumeId?: string): Promise<SnapshotRecord> {
+    const record = await this.findSnapshot(snapshotId);
+    if (!record) throw new InvalidArgumentError(`unknown snapshot ${JSON.stringify(snapshotId)}: expected one taken under ${this.root}`);
+    if (volumeId !== undefined && record.volumeId !== volumeId) {
+      throw new InvalidArgumentError(`snapshot ${snapshotId} of volume ${JSON.stringify(volumeId)}: it belongs to volume ${JSON.stringify(record.volumeId)}`);
+    }
+    return record;
+  }
+
+  findSnapshot(snapshotId: string): Promise<SnapshotRecord | undefined> {
+    assertValidId('snapshot', snapshotId);
+    return readRecord<SnapshotRecord>(join(this.root, 'snapshots', `${snapshotId}.json`), 'snapshot');
+  }
+
+  /** A volume's snapshots, oldest first. */
+  async snapshotsOf(volumeId: string): Promise<SnapshotRecord[]> {
+    const names = await readdir(join(this.root, 'snapshots')).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return [] as string[];
+      throw err;
+    });
+    const records: SnapshotRecord[] = [];
+    for (const name of names) {
+      if (!name.endsWith('.json')) continue;
+      const record = await readRecord<SnapshotRecord>(join(this.root, 'snapshots', name), 'snapshot');
+      if (record?.volumeId === volumeId) records.push(record);
+    }
+    return records.sort((a, b) => a.sequence - b.sequence);
+  }
+
+  saveVolume(record: VolumeRecord): Promise<void> {
+    return writeRecord(join(this.root, 'volumes', `${record.volumeId}.json`), record);
+  }
+
+  saveSnapshot(record: SnapshotRecord): Promise<void> {
+    return writeRecord(join(this.root, 'snapshots', `${record.snapshotId}.json`), record);
+  }
+
+  /** Sidecar first: a crash then leaves an unlisted image, never a listed snapshot without data. */
+  async removeSnapshot(snapshotId: string): Promise<void> {
+    assertValidId('snapshot', snapshotId);
+    await rm(join(this.root, 'snapshots', `${snapshotId}.json`));
+    await rm(this.snapshotPath(snapshotId), { force: true });
+  }
+}
+
+/** Runs work one at a time per key, in call order. */
+export class KeyedLock {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  async run<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const mine = previous.then(() => gate);
+    this.tails.set(key, mine);
+    await previous;
+    try {
+      return await work();
+    } finally {
+      release();
+      if (this.tails.get(key) === mine) this.tails.delete(key);
+    }
+  }
+}
+
 /** Reads a sidecar; undefined when it does not exist. */
-export async function readRecord<T extends VolumeRecord | SnapshotRecord>(path: string, kind: 'volume' | 'snapshot'): Promise<T | undefined> {
+async function readRecord<T extends VolumeRecord | SnapshotRecord>(path: string, kind: 'volume' | 'snapshot'): Promise<T | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -95,7 +196,7 @@ export async function readRecord<T extends VolumeRecord | SnapshotRecord>(path: 
 }
 
 /** Replaces a sidecar atomically (write a temporary file, then rename over), so readers never see half. */
-export async function writeRecord(path: string, record: VolumeRecord | SnapshotRecord): Promise<void> {
+async function writeRecord(path: string, record: VolumeRecord | SnapshotRecord): Promise<void> {
   const temporary = `${path}.tmp-${randomBytes(4).toString('hex')}`;
   try {
     await writeFile(temporary, JSON.stringify(record));

@@ -1,0 +1,71 @@
+// Shared wiring of CLI commands: global options, passphrase, repository, block processor, output.
+import { readFile } from 'node:fs/promises';
+import { systemClock } from '../core/clock.ts';
+import { PassphraseKeyProvider } from '../core/crypto/passphrase-key-provider.ts';
+import { Secret } from '../core/crypto/secret.ts';
+import type { BlockProcessor } from '../core/engine/block-processor.ts';
+import { InvalidArgumentError } from '../core/errors.ts';
+import { Repository } from '../core/repo/repository.ts';
+import { ThreadBlockProcessor } from '../worker-image/thread-block-processor.ts';
+import { openStore } from './repo-url.ts';
+import { progressView, type ProgressView } from './progress.ts';
+
+export interface GlobalOptions {
+  repo?: string;
+  passphraseFile?: string;
+  json?: boolean;
+  quiet?: boolean;
+  threads?: string;
+}
+
+export async function readPassphrase(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): Promise<Secret<string>> {
+  if (opts.passphraseFile) {
+    try {
+      return new Secret((await readFile(opts.passphraseFile, 'utf8')).replace(/\r?\n$/, ''));
+    } catch (err) {
+      throw new InvalidArgumentError(`cannot read passphrase file ${JSON.stringify(opts.passphraseFile)}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  const fromEnv = env.CLOUDKEEP_PASSPHRASE;
+  if (fromEnv) return new Secret(fromEnv);
+  throw new InvalidArgumentError('no passphrase: set CLOUDKEEP_PASSPHRASE or pass --passphrase-file <file>');
+}
+
+export function repoLocation(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): string {
+  return opts.repo ?? env.CLOUDKEEP_REPOSITORY ?? '';
+}
+
+export async function openRepo(opts: GlobalOptions): Promise<Repository> {
+  const store = openStore(repoLocation(opts));
+  return Repository.open(store, [new PassphraseKeyProvider(await readPassphrase(opts))], systemClock);
+}
+
+export function makeProcessor(repo: Repository, opts: GlobalOptions): BlockProcessor {
+  const threads = opts.threads === undefined ? undefined : Number(opts.threads);
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > 256)) {
+    throw new InvalidArgumentError(`--threads ${JSON.stringify(opts.threads)}: expected a whole number from 1 to 256`);
+  }
+  return new ThreadBlockProcessor(
+    { chunking: repo.params.chunking, compressionLevel: repo.params.compression.level, chunkIdKey: repo.master.chunkIdKey, treeIdKey: repo.master.treeIdKey },
+    threads,
+  );
+}
+
+export function progressFor(opts: GlobalOptions): ProgressView {
+  return progressView(!opts.json && !opts.quiet);
+}
+
+/** Prints a result: JSON for scripts, or the human text. */
+export function emit(opts: GlobalOptions, json: unknown, text: () => string): void {
+  if (opts.json) process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+  else if (!opts.quiet) process.stdout.write(`${text()}\n`);
+}
+
+export async function withProcessor<T>(repo: Repository, opts: GlobalOptions, fn: (p: BlockProcessor) => Promise<T>): Promise<T> {
+  const processor = makeProcessor(repo, opts);
+  try {
+    return await fn(processor);
+  } finally {
+    await processor.close();
+  }
+}

@@ -1,0 +1,33 @@
+// Repository locations: a registry from URL scheme to store, the one place stores are built and decorated.
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InvalidArgumentError } from '../core/errors.ts';
+import type { ObjectStore } from '../core/store/object-store.ts';
+import { RetryingObjectStore } from '../core/store/retrying-object-store.ts';
+import { FileObjectStore } from '../providers/local/file-object-store.ts';
+
+type StoreFactory = (url: URL) => ObjectStore;
+
+const registry: Record<string, StoreFactory> = {
+  'file:': (url) => new FileObjectStore(fileURLToPath(url)),
+};
+
+const PLANNED = ['s3:', 'azblob:'];
+
+/** Accepts `file:///path`, or a plain path taken as a local directory. */
+export function parseRepoUrl(text: string): URL {
+  if (!text) throw new InvalidArgumentError('no repository given: pass --repo <url> or set CLOUDKEEP_REPOSITORY (e.g. file:///var/backups/repo)');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return new URL(text);
+  return new URL(`file://${resolve(text)}`);
+}
+
+export function openStore(text: string): ObjectStore {
+  const url = parseRepoUrl(text);
+  const factory = registry[url.protocol];
+  if (!factory) {
+    const known = Object.keys(registry).map((s) => `${s}//`).join(', ');
+    const soon = PLANNED.includes(url.protocol) ? ' (S3 and Azure Blob repositories are not available in this build yet)' : '';
+    throw new InvalidArgumentError(`unsupported repository URL ${JSON.stringify(text)}: expected one of ${known} or a path${soon}`);
+  }
+  return new RetryingObjectStore(factory(url));
+}

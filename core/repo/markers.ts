@@ -1,0 +1,79 @@
+// Deletion markers and session leases: how prune and running backups stay safe without locks.
+//
+// Prune never deletes in the run that decides: it writes a marker naming the packs no restore
+// point needs; a later prune, once the marker is older than the safety margin, deletes them
+// unless a restore point committed since then uses them. A backup never reuses chunks of marked
+// packs, and checks the markers again just before it commits. Running backups hold a lease
+// object, so prune leaves alone every pack written since the oldest live lease started.
+import { z } from 'zod';
+import type { IoOptions } from '../store/object-store.ts';
+import { listAll } from '../store/object-store.ts';
+import { markerKey, MARKERS_PREFIX, randomName, sessionKey, SESSIONS_PREFIX } from './layout.ts';
+import type { Repository } from './repository.ts';
+import { openObject, sealObject } from './sealed-object.ts';
+
+const MarkerSchema = z.strictObject({
+  createdAt: z.number(),
+  /** Packs no restore point referenced when the marker was written. */
+  packs: z.array(z.string().regex(/^[0-9a-f]{32}$/)),
+});
+export type Marker = z.infer<typeof MarkerSchema> & { key: string };
+
+export async function writeMarker(repo: Repository, packs: string[], options: IoOptions = {}): Promise<Marker> {
+  const key = markerKey(`${repo.clock.now()}-${randomName()}`);
+  const body = { createdAt: repo.clock.now(), packs };
+  await repo.store.put(key, sealObject(repo.master, 'marker', key, Buffer.from(JSON.stringify(body))), { ...options, kind: 'marker' });
+  return { ...body, key };
+}
+
+export async function readMarkers(repo: Repository, options: IoOptions = {}): Promise<Marker[]> {
+  const infos = await listAll(repo.store, MARKERS_PREFIX, options);
+  return Promise.all(
+    infos.map(async (info) => {
+      const plain = openObject(repo.master, 'marker', info.key, await repo.store.get(info.key, options));
+      return { ...MarkerSchema.parse(JSON.parse(plain.toString('utf8'))), key: info.key };
+    }),
+  );
+}
+
+export async function markedPacks(repo: Repository, options: IoOptions = {}): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const m of await readMarkers(repo, options)) for (const p of m.packs) out.add(p);
+  return out;
+}
+
+/** A running backup's lease; `refresh` keeps it alive, `release` ends it. */
+export class SessionLease {
+  readonly key: string;
+  readonly #repo: Repository;
+  readonly startedAt: number;
+  #timer: NodeJS.Timeout | undefined;
+  constructor(repo: Repository) {
+    this.#repo = repo;
+    this.startedAt = repo.clock.now();
+    this.key = sessionKey(`${this.startedAt}-${randomName()}`);
+  }
+  async start(refreshMs: number, options: IoOptions = {}): Promise<void> {
+    await this.refresh(options);
+    this.#timer = setInterval(() => void this.refresh().catch(() => undefined), refreshMs);
+    this.#timer.unref();
+  }
+  async refresh(options: IoOptions = {}): Promise<void> {
+    await this.#repo.store.put(this.key, Buffer.from(JSON.stringify({ startedAt: this.startedAt })), { ...options, kind: 'marker' });
+  }
+  async release(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#repo.store.delete(this.key);
+  }
+}
+
+/** Start time of the oldest live lease (refreshed within the margin), or null. */
+export async function oldestLiveSession(repo: Repository, marginMs: number, options: IoOptions = {}): Promise<number | null> {
+  let oldest: number | null = null;
+  for (const info of await listAll(repo.store, SESSIONS_PREFIX, options)) {
+    if (info.lastModified < repo.clock.now() - marginMs) continue;
+    const started = Number(info.key.slice(SESSIONS_PREFIX.length).split('-')[0]);
+    if (Number.isFinite(started) && (oldest === null || started < oldest)) oldest = started;
+  }
+  return oldest;
+}
