@@ -1,5 +1,7 @@
 // Worker-thread entry of the thread block processor: runs core's pure per-block operations.
+// Results travel back as one transferred buffer plus small tables, so no per-chunk copy is made.
 import { workerData } from 'node:worker_threads';
+import { Piscina } from 'piscina';
 import { processorOps, type ChunkToOpen, type ChunkToSeal, type ProcessorSetup } from '../core/engine/block-processor.ts';
 
 const raw = workerData as ProcessorSetup;
@@ -7,14 +9,42 @@ const setup: ProcessorSetup = { ...raw, chunkIdKey: Buffer.from(raw.chunkIdKey),
 const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 const fixIds = <T extends { id: Uint8Array }>(list: T[]): T[] => list.map((c) => ({ ...c, id: asBuffer(c.id) }));
 
+/** Marks `buffer` to be moved with the result instead of copied (piscina's transferable protocol). */
+function moving<T extends object>(value: T, buffer: ArrayBuffer): T {
+  return Piscina.move({ [Piscina.transferableSymbol]: [buffer], [Piscina.valueSymbol]: value } as never) as unknown as T;
+}
+
+/** Packs buffers into one ArrayBuffer that is moved, not copied, to the caller. */
+function packed(parts: Buffer[]) {
+  const lengths = parts.map((p) => p.length);
+  const all = Buffer.allocUnsafeSlow(lengths.reduce((a, b) => a + b, 0));
+  let o = 0;
+  for (const p of parts) {
+    p.copy(all, o);
+    o += p.length;
+  }
+  return { lengths, data: all.buffer };
+}
+
 export function hash(task: { data: Uint8Array; blockSize: number }) {
-  return processorOps.hash(setup, task.data, task.blockSize);
+  const t = performance.now();
+  const blocks = processorOps.hash(setup, task.data, task.blockSize);
+  const ids = blocks.flatMap((b) => b.filter((c) => c.id).map((c) => c.id!));
+  const shape = blocks.map((b) => b.map((c) => [c.offset, c.length, c.id ? 1 : 0]));
+  const { data } = packed(ids);
+  return moving({ shape, ids: data, ms: performance.now() - t }, data);
 }
 
 export function seal(task: { data: Uint8Array; chunks: ChunkToSeal[]; kind: number; key: Uint8Array }) {
-  return processorOps.seal(setup, task.data, fixIds(task.chunks), task.kind, asBuffer(task.key));
+  const t = performance.now();
+  const out = processorOps.seal(setup, task.data, fixIds(task.chunks), task.kind, asBuffer(task.key));
+  const { lengths, data } = packed(out.map((s) => s.sealed));
+  return moving({ flags: out.map((s) => s.flags), rawLengths: out.map((s) => s.rawLength), lengths, data, ms: performance.now() - t }, data);
 }
 
 export function open(task: { data: Uint8Array; chunks: ChunkToOpen[]; key: Uint8Array; keepData: boolean }) {
-  return processorOps.open(setup, task.data, fixIds(task.chunks), asBuffer(task.key), task.keepData);
+  const t = performance.now();
+  const out = processorOps.open(setup, task.data, fixIds(task.chunks), asBuffer(task.key), task.keepData);
+  const { lengths, data } = packed(out.map((r) => (r.ok ? r.data : Buffer.alloc(0))));
+  return moving({ reasons: out.map((r) => (r.ok ? null : r.reason)), lengths, data, ms: performance.now() - t }, data);
 }

@@ -4,11 +4,22 @@ import { Piscina } from 'piscina';
 import type { BlockProcessor, ChunkToOpen, ChunkToSeal, ProcessorSetup } from '../core/engine/block-processor.ts';
 import type { HashedChunk, OpenResult, SealedChunk } from '../core/repo/block-codec.ts';
 
-const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+/** Splits a moved buffer back into parts. */
+function unpack(data: ArrayBuffer, lengths: number[]): Buffer[] {
+  const out: Buffer[] = [];
+  let o = 0;
+  for (const n of lengths) {
+    out.push(Buffer.from(data, o, n));
+    o += n;
+  }
+  return out;
+}
 
 export class ThreadBlockProcessor implements BlockProcessor {
   readonly lanes: number;
   readonly #pool: Piscina;
+  /** Milliseconds the threads spent working (not queueing), summed. */
+  busyMs = 0;
   constructor(setup: ProcessorSetup, threads = availableParallelism()) {
     this.lanes = Math.max(1, threads);
     this.#pool = new Piscina({
@@ -17,22 +28,31 @@ export class ThreadBlockProcessor implements BlockProcessor {
       maxThreads: this.lanes,
       idleTimeout: 60_000,
       workerData: setup,
+      resourceLimits: { maxYoungGenerationSizeMb: Number(process.env.YG ?? 32) },
     });
   }
   async hashBlocks(data: Uint8Array, blockSize: number): Promise<HashedChunk[][]> {
-    const blocks = (await this.#pool.run({ data, blockSize }, { name: 'hash' })) as HashedChunk[][];
-    for (const b of blocks) for (const c of b) if (c.id) c.id = asBuffer(c.id);
-    return blocks;
+    const r = (await this.#pool.run({ data, blockSize }, { name: 'hash' })) as { shape: Array<Array<[number, number, number]>>; ids: ArrayBuffer; ms: number };
+    this.busyMs += r.ms;
+    let o = 0;
+    return r.shape.map((b) =>
+      b.map(([offset, length, hasId]) => {
+        if (!hasId) return { offset, length, id: null };
+        const id = Buffer.from(r.ids, o, 32);
+        o += 32;
+        return { offset, length, id };
+      }),
+    );
   }
   async sealChunks(data: Uint8Array, chunks: ChunkToSeal[], kind: number, key: Buffer): Promise<SealedChunk[]> {
-    const out = (await this.#pool.run({ data, chunks, kind, key }, { name: 'seal' })) as SealedChunk[];
-    for (const s of out) s.sealed = asBuffer(s.sealed);
-    return out;
+    const r = (await this.#pool.run({ data, chunks, kind, key }, { name: 'seal' })) as { flags: number[]; rawLengths: number[]; lengths: number[]; data: ArrayBuffer; ms: number };
+    this.busyMs += r.ms;
+    return unpack(r.data, r.lengths).map((sealed, i) => ({ sealed, flags: r.flags[i], rawLength: r.rawLengths[i] }));
   }
   async openChunks(data: Uint8Array, chunks: ChunkToOpen[], key: Buffer, keepData: boolean): Promise<OpenResult[]> {
-    const out = (await this.#pool.run({ data, chunks, key, keepData }, { name: 'open' })) as OpenResult[];
-    for (const r of out) if (r.ok) r.data = asBuffer(r.data);
-    return out;
+    const r = (await this.#pool.run({ data, chunks, key, keepData }, { name: 'open' })) as { reasons: Array<string | null>; lengths: number[]; data: ArrayBuffer; ms: number };
+    this.busyMs += r.ms;
+    return unpack(r.data, r.lengths).map((d, i) => (r.reasons[i] === null ? { ok: true, data: d } : { ok: false, reason: r.reasons[i]! }));
   }
   async close(): Promise<void> {
     await this.#pool.close();

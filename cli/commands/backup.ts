@@ -16,6 +16,7 @@ interface BackupFlags {
   image?: string;
   volume?: string;
   volumesDir?: string;
+  snapshot?: string;
   resource?: string;
   full?: boolean;
   tag?: string[];
@@ -47,9 +48,12 @@ async function plan(o: BackupFlags, parent: Manifest | null): Promise<{ source: 
     return { source, disk: { name: 'root', snapshot: await source.ref() } };
   }
   const provider = new LocalVolumeProvider({ root: o.volumesDir! });
-  const snap = await provider.createSnapshot(o.volume!);
+  const snaps = await provider.listSnapshots(o.volume!);
+  const chosen = o.snapshot ? snaps.find((x) => x.snapshotId === o.snapshot) : undefined;
+  if (o.snapshot && !chosen) throw new InvalidArgumentError(`volume ${o.volume} has no snapshot ${JSON.stringify(o.snapshot)}; it has ${snaps.map((x) => x.snapshotId).join(', ') || 'none'}`);
+  const snap = chosen ?? (await provider.createSnapshot(o.volume!));
   const baseId = parent?.disks.find((d) => d.name === 'root')?.snapshotId;
-  const known = baseId ? (await provider.listSnapshots(o.volume!)).some((s) => s.snapshotId === baseId) : false;
+  const known = baseId ? snaps.some((x) => x.snapshotId === baseId) : false;
   return { source: provider, disk: { name: 'root', snapshot: snap, baseSnapshot: known && baseId ? { snapshotId: baseId, volumeId: o.volume! } : null } };
 }
 
@@ -70,6 +74,7 @@ export function registerBackup(program: Command, globals: () => GlobalOptions): 
     .option('--image <file>', 'raw disk image file to back up as it is')
     .option('--volume <id>', 'local volume to snapshot and back up (changed blocks only when the parent snapshot is kept)')
     .option('--volumes-dir <dir>', 'directory of the local volume provider')
+    .option('--snapshot <id>', 'with --volume: back up this existing snapshot instead of taking a new one')
     .option('--resource <id>', 'resource id the restore point is filed under (default: image name or volume id)')
     .option('--full', 'do not use the previous restore point as parent')
     .option('--tag <key=value...>', 'tags recorded in the restore point')
@@ -85,7 +90,9 @@ export function registerBackup(program: Command, globals: () => GlobalOptions): 
       const view = progressFor(g);
       const m = await withProcessor(repo, g, (processor) =>
         runBackup({ repo, source, processor, request: { resource, disks: [disk], parent, tags: parseTags(o.tag) }, onProgress: view.listener }),
-      ).finally(() => view.stop());
+      )
+        .finally(() => view.stop())
+        .finally(() => (source instanceof ImageFileSource ? source.close() : undefined));
       emit(g, m, () => summarize(m));
     });
 }

@@ -61,7 +61,7 @@ export async function backupResource(ctx: BackupContext, req: BackupRequest): Pr
   const names = new Set(req.disks.map((d) => d.name));
   if (names.size !== req.disks.length) throw new InvalidArgumentError(`resource ${req.resource.id}: disk names must be unique`);
   const started = clock.now();
-  const timers = newTimers(clock, processor.lanes);
+  const timers = newTimers(clock, processor);
   const packs = new PackWriter(repo, { timer: timers.targetWrite, signal });
   const batchBlocks = ctx.batchBlocks ?? 4;
   const pool = new BufferPool(batchBlocks * repo.params.chunking.blockSize, processor.lanes * 3 + 2);

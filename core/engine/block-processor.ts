@@ -28,6 +28,8 @@ export interface ChunkToOpen {
 export interface BlockProcessor {
   /** Number of parallel lanes; callers size their in-flight work by it. */
   readonly lanes: number;
+  /** Milliseconds the lanes spent computing (not waiting), summed over lanes. */
+  readonly busyMs: number;
   /** Hashes `data`, a run of whole blocks of `blockSize`; returns each block's chunks. */
   hashBlocks(data: Uint8Array, blockSize: number): Promise<HashedChunk[][]>;
   sealChunks(data: Uint8Array, chunks: ChunkToSeal[], kind: number, key: Buffer): Promise<SealedChunk[]>;
@@ -58,18 +60,27 @@ export const processorOps = {
 /** Runs everything on the calling thread: for tests and small jobs. */
 export class InlineBlockProcessor implements BlockProcessor {
   readonly lanes = 1;
+  busyMs = 0;
   readonly #setup: ProcessorSetup;
   constructor(setup: ProcessorSetup) {
     this.#setup = setup;
   }
   async hashBlocks(data: Uint8Array, blockSize: number): Promise<HashedChunk[][]> {
-    return processorOps.hash(this.#setup, data, blockSize);
+    return this.#timed(() => processorOps.hash(this.#setup, data, blockSize));
   }
   async sealChunks(data: Uint8Array, chunks: ChunkToSeal[], kind: number, key: Buffer): Promise<SealedChunk[]> {
-    return processorOps.seal(this.#setup, data, chunks, kind, key);
+    return this.#timed(() => processorOps.seal(this.#setup, data, chunks, kind, key));
   }
   async openChunks(data: Uint8Array, chunks: ChunkToOpen[], key: Buffer, keepData: boolean): Promise<OpenResult[]> {
-    return processorOps.open(this.#setup, data, chunks, key, keepData);
+    return this.#timed(() => processorOps.open(this.#setup, data, chunks, key, keepData));
+  }
+  #timed<T>(fn: () => T): T {
+    const t = performance.now();
+    try {
+      return fn();
+    } finally {
+      this.busyMs += performance.now() - t;
+    }
   }
   async close(): Promise<void> {}
 }

@@ -99,7 +99,15 @@ export class DiskBackup {
     let map: BlockChunks[] = Array.from({ length: count }, () => []);
     if (baseId) {
       const decoded = decodeSegment(await this.#d.repo.readTree(this.#d.index, baseId, { signal: this.#d.signal }), `tree ${baseId}`);
-      if (decoded.firstBlock === first && decoded.blocks.length === count) map = decoded.blocks;
+      if (decoded.firstBlock === first && decoded.blocks.length === count) {
+        map = decoded.blocks;
+        // Blocks not read again keep the parent's chunks: record them as reused, so the commit can
+        // rescue them from packs a concurrent prune marked (as it does for every other reused chunk).
+        const reread = new Set(blocks);
+        map.forEach((chunks, j) => {
+          if (!reread.has(first + j)) for (const c of chunks) if (c.id) this.#markUsed(c.id);
+        });
+      }
     }
     const runs = toRuns(blocks, this.#d.batchBlocks);
     await Promise.all(runs.map(([start, n]) => batches.run(() => this.#batch(info, start, n, map, first))));

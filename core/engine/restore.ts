@@ -38,7 +38,7 @@ export async function restoreDisk(ctx: RestoreContext, manifest: Manifest, diskN
   const disk = manifest.disks.find((d) => d.name === diskName);
   if (!disk) throw new InvalidArgumentError(`restore point ${manifest.id} has no disk ${JSON.stringify(diskName)}; it has ${manifest.disks.map((d) => d.name).join(', ')}`);
   const started = repo.clock.now();
-  const timers = newTimers(repo.clock, processor.lanes);
+  const timers = newTimers(repo.clock, processor);
   const keys = new Map<string, Buffer>();
   const keyFor = (salt: Buffer): Buffer => {
     const k = salt.toString('hex');

@@ -24,29 +24,19 @@ export class BusyTimer {
   }
 }
 
-/** Summed time of operations spread over `lanes` parallel lanes (worker threads). */
+/** Compute time of a processor's lanes (worker threads) since the stage began, as one stage. */
 export class LaneTimer {
-  #total = 0;
-  readonly #clock: Clock;
-  readonly lanes: number;
-  constructor(clock: Clock, lanes: number) {
-    this.#clock = clock;
-    this.lanes = lanes;
+  readonly #processor: { readonly busyMs: number; readonly lanes: number };
+  readonly #start: number;
+  constructor(processor: { readonly busyMs: number; readonly lanes: number }) {
+    this.#processor = processor;
+    this.#start = processor.busyMs;
   }
   async time<T>(fn: () => Promise<T>): Promise<T> {
-    const start = this.#clock.now();
-    try {
-      return await fn();
-    } finally {
-      this.#total += this.#clock.now() - start;
-    }
+    return fn();
   }
-  add(ms: number): void {
-    this.#total += ms;
-  }
-  /** Busy time of the whole pool as if its lanes were one stage. */
   get totalMs(): number {
-    return this.#total / this.lanes;
+    return (this.#processor.busyMs - this.#start) / this.#processor.lanes;
   }
 }
 
@@ -57,8 +47,8 @@ export interface PipelineTimers {
   throttling: BusyTimer;
 }
 
-export function newTimers(clock: Clock, lanes: number): PipelineTimers {
-  return { sourceRead: new BusyTimer(clock), processing: new LaneTimer(clock, lanes), targetWrite: new BusyTimer(clock), throttling: new BusyTimer(clock) };
+export function newTimers(clock: Clock, processor: { readonly busyMs: number; readonly lanes: number }): PipelineTimers {
+  return { sourceRead: new BusyTimer(clock), processing: new LaneTimer(processor), targetWrite: new BusyTimer(clock), throttling: new BusyTimer(clock) };
 }
 
 export function stageStats(t: PipelineTimers): StageStats {

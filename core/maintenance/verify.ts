@@ -2,8 +2,9 @@
 import { CorruptObjectError, throwIfAborted } from '../errors.ts';
 import type { BlockProcessor } from '../engine/block-processor.ts';
 import type { ProgressListener } from '../engine/progress.ts';
-import { ChunkIndex } from '../repo/index-file.ts';
-import { INDEX_PREFIX, packIdFromKey, packKey, PACKS_PREFIX, POINTS_PREFIX } from '../repo/layout.ts';
+import { authenticateConfig } from '../repo/config.ts';
+import { ChunkIndex, type IndexedChunk } from '../repo/index-file.ts';
+import { CONFIG_KEY, INDEX_PREFIX, packIdFromKey, packKey, PACKS_PREFIX, POINTS_PREFIX } from '../repo/layout.ts';
 import type { Manifest } from '../repo/manifest.ts';
 import { parsePack } from '../repo/pack.ts';
 import { Repository } from '../repo/repository.ts';
@@ -51,12 +52,18 @@ export async function verifyRepository(repo: Repository, processor: BlockProcess
       return null;
     }
   };
+  // The stored config, not the copy read at open: damage there would only show at the next open.
+  await catchCorrupt(CONFIG_KEY, async () => authenticateConfig(repo.master, await Repository.readConfig(repo.store, { signal })));
   await catchCorrupt('keys/', () => Repository.listKeys(repo.store, { signal }));
   const index = new ChunkIndex();
+  const loaded: Array<[string, IndexedChunk[]]> = [];
   const indexInfos = await listAll(repo.store, INDEX_PREFIX, { signal });
   await mapLimit(indexInfos, 8, async (info) => {
     const chunks = await catchCorrupt(info.key, () => repo.readIndexObject(info.key, { signal }));
-    if (chunks) index.add(info.key, chunks);
+    if (chunks) {
+      index.add(info.key, chunks);
+      loaded.push([info.key, chunks]);
+    }
   });
   const packs = new Map<string, ObjectInfo>();
   for (const info of await listAll(repo.store, PACKS_PREFIX, { signal })) packs.set(packIdFromKey(info.key), info);
@@ -79,7 +86,10 @@ export async function verifyRepository(repo: Repository, processor: BlockProcess
     if (m) manifests.push(m);
   }
   const chosen = options.points ? manifests.filter((m) => options.points!.includes(m.id)) : manifests;
-  const refs = await collectReferences(repo, index, chosen, { signal });
+  // Chunks in missing or truncated packs are reported above; reading their trees would throw store errors.
+  const readable = new ChunkIndex();
+  for (const [key, chunks] of loaded) readable.add(key, chunks.filter((c) => (packs.get(c.pack.id)?.size ?? -1) >= c.offset + c.length));
+  const refs = await collectReferences(repo, readable, chosen, { signal });
   problems.push(...refs.problems);
   const wantedPacks = new Set<string>();
   for (const [key, where] of refs.chunks) {

@@ -10,7 +10,7 @@ export const FLAG_ZSTD = 1;
 export const CHUNK_KIND = { data: 0, tree: 1 } as const;
 export type ChunkKind = (typeof CHUNK_KIND)[keyof typeof CHUNK_KIND];
 
-const ZERO = Buffer.alloc(16 * 1024 * 1024);
+const ZERO = Buffer.alloc(1024 * 1024);
 
 export function isZero(data: Uint8Array): boolean {
   for (let off = 0; off < data.length; off += ZERO.length) {

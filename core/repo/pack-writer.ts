@@ -17,7 +17,7 @@ export class PackWriter {
   readonly #timer: BusyTimer | undefined;
   readonly #options: IoOptions;
   readonly #pending = new Set<Promise<void>>();
-  #parts: Buffer[] = [];
+  #buffer: Buffer | null = null;
   #entries: PackEntry[] = [];
   #size = 0;
   #error: unknown = undefined;
@@ -28,7 +28,7 @@ export class PackWriter {
   constructor(repo: Repository, options: IoOptions & { uploadConcurrency?: number; timer?: BusyTimer } = {}) {
     this.#repo = repo;
     this.key = packDataKey(repo.master, this.salt);
-    this.#uploads = new Semaphore(options.uploadConcurrency ?? 3);
+    this.#uploads = new Semaphore(options.uploadConcurrency ?? 2);
     this.#timer = options.timer;
     this.#options = { signal: options.signal };
   }
@@ -36,33 +36,38 @@ export class PackWriter {
   /** Adds a chunk; waits when too many packs are uploading (back-pressure bounds memory). */
   async add(id: Buffer, kind: number, chunk: SealedChunk): Promise<void> {
     if (this.#error !== undefined) throw this.#error;
-    if (this.#parts.length === 0) {
-      this.#parts.push(packHeader(this.salt));
-      this.#size = PACK_HEADER_LENGTH;
+    const target = this.#repo.params.packTargetSize;
+    if (this.#buffer && this.#size + chunk.sealed.length > this.#buffer.length) await this.#seal();
+    if (!this.#buffer) {
+      // One buffer per pack, filled in place: no list of parts and no concatenation copy.
+      this.#buffer = Buffer.allocUnsafe(Math.max(target, PACK_HEADER_LENGTH + chunk.sealed.length) + 64 * 1024);
+      this.#size = packHeader(this.salt).copy(this.#buffer, 0);
     }
     this.#entries.push({ id, offset: this.#size, length: chunk.sealed.length, rawLength: chunk.rawLength, flags: chunk.flags, kind });
-    this.#parts.push(chunk.sealed);
-    this.#size += chunk.sealed.length;
-    if (this.#size >= this.#repo.params.packTargetSize) await this.#seal();
+    this.#size += chunk.sealed.copy(this.#buffer, this.#size);
+    if (this.#size >= target) await this.#seal();
   }
 
   async #seal(): Promise<void> {
-    if (this.#entries.length === 0) return;
+    if (this.#entries.length === 0 || !this.#buffer) return;
     const packId = randomName();
     const entries = this.#entries;
-    const body = Buffer.concat([...this.#parts, packTrailer(this.key, packId, entries)]);
-    this.#parts = [];
+    const trailer = packTrailer(this.key, packId, entries);
+    const buffer = this.#buffer;
+    const size = this.#size;
+    const full = buffer.length >= size + trailer.length ? buffer.subarray(0, size + trailer.copy(buffer, size)) : Buffer.concat([buffer.subarray(0, size), trailer]);
+    this.#buffer = null;
     this.#entries = [];
     this.#size = 0;
     await this.#uploads.acquire();
     const ref: PackRef = { id: packId, salt: this.salt };
     const upload = (async () => {
       try {
-        const put = () => this.#repo.store.put(packKey(packId), body, { ...this.#options, kind: 'pack' });
+        const put = () => this.#repo.store.put(packKey(packId), full, { ...this.#options, kind: 'pack' });
         await (this.#timer ? this.#timer.time(put) : put());
         for (const e of entries) this.written.push({ ...e, pack: ref });
         this.packsWritten++;
-        this.bytesWritten += body.length;
+        this.bytesWritten += full.length;
       } catch (err) {
         this.#error ??= err;
       } finally {

@@ -152,7 +152,14 @@ export class Repository {
 
   async listManifests(options: IoOptions = {}): Promise<Manifest[]> {
     const ids = await this.listPointIds(options);
-    return mapLimit(ids, 8, (id) => this.readManifest(id, options));
+    // A point forgotten between the listing and the read is skipped, as if listed a moment later.
+    const read = await mapLimit(ids, 8, (id) =>
+      this.readManifest(id, options).catch((err: unknown) => {
+        if (err instanceof InvalidArgumentError && err.cause instanceof ObjectNotFoundError) return null;
+        throw err;
+      }),
+    );
+    return read.filter((m): m is Manifest => m !== null);
   }
 
   /** The commit point of a backup: written last, under a unique name. */

@@ -1,5 +1,5 @@
 // A raw image file read as it is, as one snapshot: for `cloudkeep backup --image` and benchmarks.
-import { open, stat } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { InvalidArgumentError, throwIfAborted } from '../../core/errors.ts';
 import type { BlockList, SnapshotInfo, SnapshotRef, SnapshotSource } from '../../core/snapshot/snapshot-source.ts';
@@ -9,6 +9,7 @@ import { readFully } from './image-files.ts';
 export class ImageFileSource implements SnapshotSource {
   readonly path: string;
   readonly blockSize: number;
+  #handle: Promise<FileHandle> | null = null;
   constructor(path: string, blockSize = 512 * 1024) {
     this.path = path;
     this.blockSize = blockSize;
@@ -43,12 +44,13 @@ export class ImageFileSource implements SnapshotSource {
   async readBlocks(_snapshot: SnapshotRef, block: number, count: number, target: Uint8Array, options: IoOptions = {}): Promise<void> {
     throwIfAborted(options.signal);
     const length = count * this.blockSize;
-    const handle = await open(this.path, 'r');
-    try {
-      const n = await readFully(handle, target.subarray(0, length), block * this.blockSize);
-      if (n < length) target.fill(0, n, length);
-    } finally {
-      await handle.close();
-    }
+    this.#handle ??= open(this.path, 'r');
+    const n = await readFully(await this.#handle, target.subarray(0, length), block * this.blockSize);
+    if (n < length) target.fill(0, n, length);
+  }
+  async close(): Promise<void> {
+    const h = this.#handle;
+    this.#handle = null;
+    if (h) await (await h).close();
   }
 }
