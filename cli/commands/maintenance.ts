@@ -7,6 +7,7 @@ import { parseRetentionPolicy } from '../../core/retention/retention-policy.ts';
 import { formatBytes } from '../../core/util/units.ts';
 import { emit, openRepo, type GlobalOptions } from '../context.ts';
 import type { Repository } from '../../core/repo/repository.ts';
+import { InvalidArgumentError } from '../../core/errors.ts';
 
 const KEEP_FLAGS = ['keepLast', 'keepHourly', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly'] as const;
 
@@ -24,8 +25,13 @@ function pruneText(r: PruneReport, dry: boolean): string {
   ].join('\n');
 }
 
+/** Leases are refreshed every 5 minutes; a shorter margin would make running backups look dead. */
+const MIN_MARGIN_MS = 60 * 60 * 1000;
+
 async function prune(repo: Repository, o: { safetyMargin: string; dryRun?: boolean }) {
-  return pruneRepository(repo, { safetyMarginMs: parseDuration(o.safetyMargin), dryRun: o.dryRun });
+  const margin = parseDuration(o.safetyMargin);
+  if (margin < MIN_MARGIN_MS) throw new InvalidArgumentError(`--safety-margin ${o.safetyMargin}: expected at least 1h (running backups refresh their lease every 5 minutes)`);
+  return pruneRepository(repo, { safetyMarginMs: margin, dryRun: o.dryRun });
 }
 
 export function registerMaintenance(program: Command, globals: () => GlobalOptions): void {

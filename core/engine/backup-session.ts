@@ -33,7 +33,12 @@ export async function runBackup(job: BackupJob): Promise<Manifest> {
     const marked = await markedPacks(repo, { signal });
     const index = await repo.loadIndex({ marked, exclude: true, signal });
     return await backupResource(
-      { repo, index, source: job.source, processor: job.processor, onProgress: job.onProgress, signal, beforeCommit: async (c) => void (await rescueMarked(repo, marked, c, signal)) },
+      { repo, index, source: job.source, processor: job.processor, onProgress: job.onProgress, signal, beforeCommit: async (c) => {
+          // A lapsed lease would let a prune delete packs this backup is about to reference.
+          if (lease.refreshFailure !== undefined) await lease.refresh({ signal });
+          await rescueMarked(repo, marked, c, signal);
+        },
+      },
       job.request,
     );
   } finally {

@@ -1,6 +1,6 @@
 // One disk of a backup: plan which blocks to read, run them through the pipeline, build the block map.
 import type { Clock } from '../clock.ts';
-import { InvalidArgumentError, throwIfAborted } from '../errors.ts';
+import { CorruptObjectError, InvalidArgumentError, throwIfAborted } from '../errors.ts';
 import { decodeSegment, encodeSegment, type BlockChunks } from '../repo/block-map.ts';
 import { CHUNK_KIND } from '../repo/block-codec.ts';
 import { ChunkIndex } from '../repo/index-file.ts';
@@ -65,7 +65,7 @@ export class DiskBackup {
     const nSegments = Math.ceil(nBlocks / SEGMENT_BLOCKS);
     const comparable = parentDisk !== null && parentDisk.size === info.size && parentDisk.blockSize === bs && parentDisk.segmentBlocks === SEGMENT_BLOCKS;
     let changed: number[] | null = null;
-    if (comparable && disk.baseSnapshot) {
+    if (comparable && disk.baseSnapshot && disk.baseSnapshot.snapshotId === parentDisk.snapshotId) {
       const list = await source.listChangedBlocks(disk.baseSnapshot, disk.snapshot, { signal });
       if (list) changed = toRepoBlocks(list, bs, nBlocks);
     }
@@ -99,15 +99,16 @@ export class DiskBackup {
     let map: BlockChunks[] = Array.from({ length: count }, () => []);
     if (baseId) {
       const decoded = decodeSegment(await this.#d.repo.readTree(this.#d.index, baseId, { signal: this.#d.signal }), `tree ${baseId}`);
-      if (decoded.firstBlock === first && decoded.blocks.length === count) {
-        map = decoded.blocks;
-        // Blocks not read again keep the parent's chunks: record them as reused, so the commit can
-        // rescue them from packs a concurrent prune marked (as it does for every other reused chunk).
-        const reread = new Set(blocks);
-        map.forEach((chunks, j) => {
-          if (!reread.has(first + j)) for (const c of chunks) if (c.id) this.#markUsed(c.id);
-        });
+      if (decoded.firstBlock !== first || decoded.blocks.length !== count) {
+        throw new CorruptObjectError(`tree ${baseId}`, `parent segment covers blocks ${decoded.firstBlock}+${decoded.blocks.length}, expected ${first}+${count}`);
       }
+      map = decoded.blocks;
+      // Blocks not read again keep the parent's chunks: record them as reused, so the commit can
+      // rescue them from packs a concurrent prune marked (as it does for every other reused chunk).
+      const reread = new Set(blocks);
+      map.forEach((chunks, j) => {
+        if (!reread.has(first + j)) for (const c of chunks) if (c.id) this.#markUsed(c.id);
+      });
     }
     const runs = toRuns(blocks, this.#d.batchBlocks);
     await Promise.all(runs.map(([start, n]) => batches.run(() => this.#batch(info, start, n, map, first))));

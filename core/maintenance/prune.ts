@@ -2,7 +2,7 @@
 import { CorruptObjectError, throwIfAborted } from '../errors.ts';
 import { ChunkIndex, type IndexedChunk } from '../repo/index-file.ts';
 import { packIdFromKey, packKey, PACKS_PREFIX } from '../repo/layout.ts';
-import { oldestLiveSession, readMarkers, writeMarker, type Marker } from '../repo/markers.ts';
+import { oldestLiveSession, readMarkers, removeExpiredSessions, writeMarker, type Marker } from '../repo/markers.ts';
 import type { Repository } from '../repo/repository.ts';
 import { listAll } from '../store/object-store.ts';
 import { collectReferences } from './referenced.ts';
@@ -34,10 +34,14 @@ export async function pruneRepository(repo: Repository, options: PruneOptions = 
   const { signal } = options;
   const margin = options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS;
   const now = repo.clock.now();
+  // Leases first: a backup that commits after this read started before it, and is covered.
+  const liveStart = await oldestLiveSession(repo, margin, { signal });
   const markers = await readMarkers(repo, { signal });
   const allMarked = new Set(markers.flatMap((m) => m.packs));
-  const index = await repo.loadIndex({ marked: allMarked, signal });
+  // Manifests before the index: a point is committed after its index object, so every point seen
+  // here has its chunks in the index read next, even when a backup commits in between.
   const manifests = await repo.listManifests({ signal });
+  const index = await repo.loadIndex({ marked: allMarked, signal });
   const refs = await collectReferences(repo, index, manifests, { signal });
   if (refs.problems.length > 0) {
     throw new CorruptObjectError(refs.problems[0].key, `prune stopped, the repository has damage (run "cloudkeep repo verify"): ${refs.problems[0].problem}`);
@@ -49,7 +53,6 @@ export async function pruneRepository(repo: Repository, options: PruneOptions = 
     referencedPacks.add(e.pack.id);
   }
   const report: PruneReport = { markedPacks: 0, deletedPacks: 0, deletedBytes: 0, rewrittenIndexes: 0, revivedPacks: 0, waitingMarks: 0, referencedChunks: refs.chunks.size };
-  const liveStart = await oldestLiveSession(repo, margin, { signal });
   const due = markers.filter((m) => m.createdAt <= now - margin && (liveStart === null || liveStart > m.createdAt));
   report.waitingMarks = markers.length - due.length;
   const packInfos = new Map((await listAll(repo.store, PACKS_PREFIX, { signal })).map((i) => [packIdFromKey(i.key), i]));
@@ -66,6 +69,7 @@ export async function pruneRepository(repo: Repository, options: PruneOptions = 
   }
   report.markedPacks = candidates.length;
   if (candidates.length > 0 && !options.dryRun) await writeMarker(repo, candidates, { signal });
+  if (!options.dryRun) await removeExpiredSessions(repo, margin, { signal });
   return report;
 }
 

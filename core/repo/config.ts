@@ -52,6 +52,9 @@ export function validateParams(params: RepoParams): RepoParams {
   const parsed = RepoParamsSchema.safeParse(params);
   if (!parsed.success) throw new InvalidArgumentError(`invalid repository parameters: ${z.prettifyError(parsed.error)}`);
   const c = parsed.data.chunking;
+  if ((c.pageSize & (c.pageSize - 1)) !== 0 || c.pageSize < 64) {
+    throw new InvalidArgumentError(`page size ${c.pageSize}: expected a power of two from 512 to 65536`);
+  }
   if (c.blockSize % c.pageSize !== 0) {
     throw new InvalidArgumentError(`block size ${c.blockSize} must be a multiple of the page size ${c.pageSize}`);
   }

@@ -6,6 +6,7 @@
 // packs, and checks the markers again just before it commits. Running backups hold a lease
 // object, so prune leaves alone every pack written since the oldest live lease started.
 import { z } from 'zod';
+import { CorruptObjectError } from '../errors.ts';
 import type { IoOptions } from '../store/object-store.ts';
 import { listAll } from '../store/object-store.ts';
 import { markerKey, MARKERS_PREFIX, randomName, sessionKey, SESSIONS_PREFIX } from './layout.ts';
@@ -31,7 +32,13 @@ export async function readMarkers(repo: Repository, options: IoOptions = {}): Pr
   return Promise.all(
     infos.map(async (info) => {
       const plain = openObject(repo.master, 'marker', info.key, await repo.store.get(info.key, options));
-      return { ...MarkerSchema.parse(JSON.parse(plain.toString('utf8'))), key: info.key };
+      let parsed;
+      try {
+        parsed = MarkerSchema.parse(JSON.parse(plain.toString('utf8')));
+      } catch (err) {
+        throw new CorruptObjectError(info.key, 'not a valid deletion marker', { cause: err });
+      }
+      return { ...parsed, key: info.key };
     }),
   );
 }
@@ -42,29 +49,56 @@ export async function markedPacks(repo: Repository, options: IoOptions = {}): Pr
   return out;
 }
 
-/** A running backup's lease; `refresh` keeps it alive, `release` ends it. */
+/**
+ * A running backup's lease; `refresh` keeps it alive, `release` ends it. A refresh writes a new
+ * object and deletes the previous one: the core never overwrites an object (object-lock stores).
+ */
 export class SessionLease {
-  readonly key: string;
+  key: string;
   readonly #repo: Repository;
   readonly startedAt: number;
   #timer: NodeJS.Timeout | undefined;
+  #refreshFailure: unknown = undefined;
   constructor(repo: Repository) {
     this.#repo = repo;
     this.startedAt = repo.clock.now();
-    this.key = sessionKey(`${this.startedAt}-${randomName()}`);
+    this.key = this.#newKey();
+  }
+  #newKey(): string {
+    return sessionKey(`${this.startedAt}-${randomName()}`);
+  }
+  /** The error of the last failed background refresh, if any: the lease may have lapsed. */
+  get refreshFailure(): unknown {
+    return this.#refreshFailure;
   }
   async start(refreshMs: number, options: IoOptions = {}): Promise<void> {
-    await this.refresh(options);
-    this.#timer = setInterval(() => void this.refresh().catch(() => undefined), refreshMs);
+    await this.#repo.store.put(this.key, Buffer.from(JSON.stringify({ startedAt: this.startedAt })), { ...options, kind: 'marker' });
+    this.#timer = setInterval(() => void this.refresh().catch((err: unknown) => void (this.#refreshFailure = err)), refreshMs);
     this.#timer.unref();
   }
   async refresh(options: IoOptions = {}): Promise<void> {
-    await this.#repo.store.put(this.key, Buffer.from(JSON.stringify({ startedAt: this.startedAt })), { ...options, kind: 'marker' });
+    const previous = this.key;
+    const next = this.#newKey();
+    await this.#repo.store.put(next, Buffer.from(JSON.stringify({ startedAt: this.startedAt })), { ...options, kind: 'marker' });
+    this.key = next;
+    this.#refreshFailure = undefined;
+    await this.#repo.store.delete(previous, options);
   }
   async release(): Promise<void> {
     clearInterval(this.#timer);
     await this.#repo.store.delete(this.key);
   }
+}
+
+/** Deletes leases not refreshed within the margin: left by crashed backups. */
+export async function removeExpiredSessions(repo: Repository, marginMs: number, options: IoOptions = {}): Promise<number> {
+  let removed = 0;
+  for (const info of await listAll(repo.store, SESSIONS_PREFIX, options)) {
+    if (info.lastModified >= repo.clock.now() - 2 * marginMs) continue;
+    await repo.store.delete(info.key, options);
+    removed++;
+  }
+  return removed;
 }
 
 /** Start time of the oldest live lease (refreshed within the margin), or null. */

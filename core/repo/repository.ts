@@ -70,15 +70,23 @@ export class Repository {
     const config = await Repository.readConfig(store, options);
     const keys = await Repository.listKeys(store, options);
     if (keys.length === 0) throw new CorruptObjectError(KEYS_PREFIX, 'the repository has no key objects');
+    let lastMismatch: unknown = undefined;
     for (const provider of providers) {
       for (const key of keys) {
         const raw = await provider.unwrap(key, options);
         if (raw === null) continue;
         const master = new MasterKey(raw);
-        authenticateConfig(master, config);
+        try {
+          authenticateConfig(master, config);
+        } catch (err) {
+          // A key left by an interrupted earlier init wraps another master key: try the next.
+          lastMismatch = err;
+          continue;
+        }
         return new Repository(store, config, master, clock);
       }
     }
+    if (lastMismatch !== undefined) throw lastMismatch;
     const names = [...new Set(keys.map((k) => k.provider))].join(', ');
     throw new WrongKeyError(`none of the ${keys.length} key(s) of ${store.description} (${names}) opens with the given ${providers.map((p) => p.name).join('/') || 'credentials'}: wrong passphrase?`);
   }
