@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Installed entry of the `cloudkeep` command; the program itself is TypeScript run by Node 24.
-import { main } from '../cli/main.ts';
+// Installed entry of the `cloudkeep` command: runs the compiled program (npm run build, run by npm install).
+import { main } from '../dist/cli/main.js';
 
 process.exitCode = await main(process.argv);

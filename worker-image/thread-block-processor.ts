@@ -23,12 +23,12 @@ export class ThreadBlockProcessor implements BlockProcessor {
   constructor(setup: ProcessorSetup, threads = availableParallelism()) {
     this.lanes = Math.max(1, threads);
     this.#pool = new Piscina({
-      filename: new URL('./block-worker.ts', import.meta.url).href,
+      // The same extension as this module: .ts when run from source, .js from the build.
+      filename: new URL(`./block-worker${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`, import.meta.url).href,
       minThreads: this.lanes,
       maxThreads: this.lanes,
       idleTimeout: 60_000,
       workerData: setup,
-      resourceLimits: { maxYoungGenerationSizeMb: Number(process.env.YG ?? 32) },
     });
   }
   async hashBlocks(data: Uint8Array, blockSize: number): Promise<HashedChunk[][]> {

@@ -4,7 +4,8 @@ import { InvalidArgumentError, throwIfAborted } from '../errors.ts';
 import { chunkId, CHUNK_KIND, sealChunk } from '../repo/block-codec.ts';
 import type { ChunkIndex } from '../repo/index-file.ts';
 import { newPointId } from '../repo/layout.ts';
-import type { BackupStats, DiskManifest, Manifest, ResourceRef } from '../repo/manifest.ts';
+import type { BackupStats, DiskManifest, Manifest, ResourceRef, StreamManifest } from '../repo/manifest.ts';
+import { backupStream, type StreamToBackUp } from './stream-backup.ts';
 import { PackWriter } from '../repo/pack-writer.ts';
 import type { Repository } from '../repo/repository.ts';
 import type { SnapshotRef, SnapshotSource } from '../snapshot/snapshot-source.ts';
@@ -24,6 +25,8 @@ export interface DiskToBackUp {
 export interface BackupRequest {
   resource: ResourceRef;
   disks: DiskToBackUp[];
+  /** Byte streams, e.g. database exports, stored in the same restore point. */
+  streams?: StreamToBackUp[];
   /** The previous restore point of this resource in the chain, if any. */
   parent?: Manifest | null;
   tags?: Record<string, string>;
@@ -57,9 +60,10 @@ export interface PendingCommit {
 export async function backupResource(ctx: BackupContext, req: BackupRequest): Promise<Manifest> {
   const { repo, processor, signal } = ctx;
   const clock: Clock = repo.clock;
-  if (req.disks.length === 0) throw new InvalidArgumentError(`resource ${req.resource.id}: no disks to back up`);
-  const names = new Set(req.disks.map((d) => d.name));
-  if (names.size !== req.disks.length) throw new InvalidArgumentError(`resource ${req.resource.id}: disk names must be unique`);
+  const streamsIn = req.streams ?? [];
+  if (req.disks.length === 0 && streamsIn.length === 0) throw new InvalidArgumentError(`resource ${req.resource.id}: no disks or streams to back up`);
+  const names = new Set([...req.disks.map((d) => d.name), ...streamsIn.map((s) => s.name)]);
+  if (names.size !== req.disks.length + streamsIn.length) throw new InvalidArgumentError(`resource ${req.resource.id}: disk and stream names must be unique`);
   const started = clock.now();
   const timers = newTimers(clock, processor);
   const packs = new PackWriter(repo, { timer: timers.targetWrite, signal });
@@ -73,6 +77,11 @@ export async function backupResource(ctx: BackupContext, req: BackupRequest): Pr
     throwIfAborted(signal);
     const job = new DiskBackup({ ...ctx, clock, timers, packs, pool, batchBlocks, session, reused, counters, sealTree: (data) => storeTree(ctx, packs, session, reused, data) });
     disks.push(await job.run(disk, req.parent?.disks.find((d) => d.name === disk.name) ?? null));
+  }
+  const streams: StreamManifest[] = [];
+  for (const stream of streamsIn) {
+    throwIfAborted(signal);
+    streams.push(await backupStream({ ...ctx, packs, session, reused, counters, sealTree: (data) => storeTree(ctx, packs, session, reused, data) }, stream));
   }
   await packs.flush();
   const carriedTrees = disks.flatMap((d, i) => d.segments.filter((id, s): id is string => id !== null && id === req.parent?.disks.find((p) => p.name === req.disks[i].name)?.segments[s]));
@@ -100,6 +109,7 @@ export async function backupResource(ctx: BackupContext, req: BackupRequest): Pr
     finishedAt: new Date(finished).toISOString(),
     tags: req.tags ?? {},
     disks,
+    ...(streams.length > 0 ? { streams } : {}),
     stats,
   };
   throwIfAborted(signal);

@@ -1,8 +1,8 @@
 // Pure per-block work of the pipeline (runs in worker threads): cut, hash, seal and open chunks.
 import { Blake3Hasher } from '@napi-rs/blake-hash';
-import { constants as zc, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { open, seal } from '../crypto/aead.ts';
 import type { ChunkingParams } from './config.ts';
+import { zstdCompress, zstdDecompress } from './zstd.ts';
 
 export const CHUNK_ID_LENGTH = 32;
 export const FLAG_ZSTD = 1;
@@ -91,7 +91,7 @@ export interface SealedChunk {
 
 /** Compresses (kept raw when zstd does not shrink it) and encrypts one chunk. */
 export function sealChunk(data: Uint8Array, id: Uint8Array, kind: number, key: Buffer, level: number): SealedChunk {
-  const packed = zstdCompressSync(data, { params: { [zc.ZSTD_c_compressionLevel]: level, [zc.ZSTD_c_checksumFlag]: 0 } });
+  const packed = zstdCompress(data, level);
   const useZstd = packed.length < data.length;
   const flags = useZstd ? FLAG_ZSTD : 0;
   return { flags, rawLength: data.length, sealed: seal(key, useZstd ? packed : data, chunkAad(id, flags, data.length, kind)) };
@@ -105,7 +105,7 @@ export function openChunk(sealed: Uint8Array, id: Uint8Array, kind: number, flag
   if (plain === null) return { ok: false, reason: 'authentication failed' };
   let data: Buffer;
   try {
-    data = (flags & FLAG_ZSTD) !== 0 ? zstdDecompressSync(plain, { maxOutputLength: rawLength + 1 } as never) : plain;
+    data = (flags & FLAG_ZSTD) !== 0 ? zstdDecompress(plain, rawLength) : plain;
   } catch {
     return { ok: false, reason: 'does not decompress' };
   }

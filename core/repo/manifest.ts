@@ -42,6 +42,15 @@ export const DiskSchema = z.strictObject({
 });
 export type DiskManifest = z.infer<typeof DiskSchema>;
 
+export const StreamSchema = z.strictObject({
+  /** e.g. "dump.sql" or "orders.bacpac". */
+  name: z.string().min(1),
+  size: z.number().int().nonnegative(),
+  /** Tree chunk ids of the stream map, in order. */
+  segments: z.array(hex32),
+});
+export type StreamManifest = z.infer<typeof StreamSchema>;
+
 export const ResourceSchema = z.strictObject({
   id: z.string().min(1),
   kind: z.enum(['volume', 'instance', 'vm', 'database']),
@@ -62,6 +71,8 @@ export const ManifestSchema = z.strictObject({
   finishedAt: z.string(),
   tags: z.record(z.string(), z.string()),
   disks: z.array(DiskSchema),
+  /** Byte streams such as database exports; absent when there are none. */
+  streams: z.array(StreamSchema).optional(),
   stats: BackupStatsSchema,
 });
 export type Manifest = z.infer<typeof ManifestSchema>;

@@ -122,9 +122,24 @@ export class Repository {
   /** Reads every index object into memory. */
   async loadIndex(options: IoOptions & { marked?: Set<string>; exclude?: boolean } = {}): Promise<ChunkIndex> {
     const index = new ChunkIndex({ marked: options.marked, exclude: options.exclude });
-    const infos = await listAll(this.store, INDEX_PREFIX, options);
-    const loaded = await mapLimit(infos, 8, async (info) => [info.key, await this.readIndexObject(info.key, options)] as const);
-    for (const [key, chunks] of loaded) index.add(key, chunks);
+    // Prune replaces an index object by writing the new one before deleting the old: when one
+    // vanishes between the listing and the read, list again to pick up its replacement.
+    const gone = new Set<string>();
+    for (let vanished = true; vanished; ) {
+      vanished = false;
+      const infos = (await listAll(this.store, INDEX_PREFIX, options)).filter((i) => !index.objects.has(i.key) && !gone.has(i.key));
+      const loaded = await mapLimit(infos, 8, async (info) => {
+        try {
+          return [info.key, await this.readIndexObject(info.key, options)] as const;
+        } catch (err) {
+          if (!(err instanceof ObjectNotFoundError)) throw err;
+          gone.add(info.key);
+          vanished = true;
+          return null;
+        }
+      });
+      for (const entry of loaded) if (entry) index.add(entry[0], entry[1]);
+    }
     return index;
   }
 

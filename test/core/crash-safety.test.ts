@@ -5,7 +5,7 @@ import { CorruptObjectError } from '../../core/errors.ts';
 import { forgetPoints } from '../../core/maintenance/forget.ts';
 import { pruneRepository } from '../../core/maintenance/prune.ts';
 import { verifyRepository } from '../../core/maintenance/verify.ts';
-import { FaultyObjectStore, SimulatedCrashError, type PutFaultMode } from '../../core/store/faulty-object-store.ts';
+import { FaultyObjectStore, SimulatedCrashError } from '../../core/store/faulty-object-store.ts';
 import { listAll } from '../../core/store/object-store.ts';
 import { mixedImage, prng } from '../support/images.ts';
 import {
@@ -79,7 +79,7 @@ describe('a backup killed at any write', () => {
     const sample = [...new Set([0, 1, Math.floor(puts / 2), puts - 2])].filter((i) => i >= 0 && i < puts - 2);
     for (const i of sample) {
       const { ctx, first, second } = await setup();
-      ctx.store.failAfterPuts(i, 'torn' satisfies PutFaultMode);
+      ctx.store.failAfterPuts(i, 'torn');
       await assert.rejects(second(), SimulatedCrashError);
       await checkAfterCrash(ctx, first, `torn put ${i} of ${puts}`, 1);
     }

@@ -215,7 +215,10 @@ export class PausingStore implements ObjectStore {
   }
 }
 
-/** What the refresh timers of running backups do while simulated time passes: re-put every lease. */
+/**
+ * Stands in for the refresh timers of running backups while simulated time jumps: re-puts every
+ * lease under its own name (a real refresh writes a new name, which the backup would then not release).
+ */
 export async function refreshLeases(store: ObjectStore): Promise<void> {
   for (const info of await listAll(store, SESSIONS_PREFIX)) {
     const data = await store.get(info.key).catch(() => null);
