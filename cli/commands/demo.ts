@@ -64,7 +64,7 @@ export function registerDemo(program: Command, globals: () => GlobalOptions): vo
         view.stop();
         say(summarize(incr));
         const target = join(dir, 'restored.img');
-        const index = await repo.loadIndex();
+        const index = await repo.loadIndexForRestore();
         const sink = new FileVolumeSink(target);
         const restored = await restoreDisk({ repo, index, processor, onProgress: view.listener }, incr, 'root', sink).finally(() => sink.close());
         view.stop();

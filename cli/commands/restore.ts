@@ -28,7 +28,7 @@ export function registerRestore(program: Command, globals: () => GlobalOptions):
         manifest = await latestPoint(repo, o.resource);
         if (!manifest) throw new InvalidArgumentError(`no restore point of resource ${JSON.stringify(o.resource)}`);
       } else manifest = await repo.readManifest(point);
-      const index = await repo.loadIndex();
+      const index = await repo.loadIndexForRestore();
       const sink = new FileVolumeSink(o.to);
       const view = progressFor(g);
       const result = await withProcessor(repo, g, (processor) => restoreDisk({ repo, index, processor, onProgress: view.listener }, manifest, o.disk, sink))

@@ -119,6 +119,12 @@ export class Repository {
     await this.store.delete(keyObjectKey(id), options);
   }
 
+  /** The index for reading: where a chunk has copies, one in a pack no prune has marked is chosen. */
+  async loadIndexForRestore(options: IoOptions = {}): Promise<ChunkIndex> {
+    const { markedPacks } = await import('./markers.ts');
+    return this.loadIndex({ ...options, marked: await markedPacks(this, options) });
+  }
+
   /** Reads every index object into memory. */
   async loadIndex(options: IoOptions & { marked?: Set<string>; exclude?: boolean } = {}): Promise<ChunkIndex> {
     const index = new ChunkIndex({ marked: options.marked, exclude: options.exclude });
