@@ -50,7 +50,10 @@ export class ThreadBlockProcessor implements BlockProcessor {
     return unpack(r.data, r.lengths).map((sealed, i) => ({ sealed, flags: r.flags[i], rawLength: r.rawLengths[i] }));
   }
   async openChunks(data: Uint8Array, chunks: ChunkToOpen[], key: Buffer, keepData: boolean): Promise<OpenResult[]> {
-    const r = (await this.#pool.run({ data, chunks, key, keepData }, { name: 'open' })) as { reasons: Array<string | null>; lengths: number[]; data: ArrayBuffer; ms: number };
+    // A buffer of its own is moved to the thread instead of copied (a 32 MiB pack in verify).
+    const own = !(data.buffer instanceof SharedArrayBuffer) && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+    const payload = own ? Piscina.move(data) : data;
+    const r = (await this.#pool.run({ data: payload, chunks, key, keepData }, { name: 'open' })) as { reasons: Array<string | null>; lengths: number[]; data: ArrayBuffer; ms: number };
     this.busyMs += r.ms;
     return unpack(r.data, r.lengths).map((d, i) => (r.reasons[i] === null ? { ok: true, data: d } : { ok: false, reason: r.reasons[i]! }));
   }

@@ -33,7 +33,10 @@ export interface BlockProcessor {
   /** Hashes `data`, a run of whole blocks of `blockSize`; returns each block's chunks. */
   hashBlocks(data: Uint8Array, blockSize: number): Promise<HashedChunk[][]>;
   sealChunks(data: Uint8Array, chunks: ChunkToSeal[], kind: number, key: Buffer): Promise<SealedChunk[]>;
-  /** Opens chunks; with `keepData` false returns only whether each is sound (verify). */
+  /**
+   * Opens chunks; with `keepData` false returns only whether each is sound (verify). `data` may be
+   * handed over to another thread (its buffer detached): the caller must not use it afterwards.
+   */
   openChunks(data: Uint8Array, chunks: ChunkToOpen[], key: Buffer, keepData: boolean): Promise<OpenResult[]>;
   close(): Promise<void>;
 }

@@ -61,26 +61,27 @@ export async function restoreDisk(ctx: RestoreContext, manifest: Manifest, diskN
           off += c.length;
         }
       });
-      const reads = planReads(index, wants);
-      await mapLimit(reads, ctx.readConcurrency ?? processor.lanes * 4, async (read) => {
+      const reads = planReads(index, wants, { maxSpan: 4 * 1024 * 1024 });
+      await mapLimit(reads, ctx.readConcurrency ?? processor.lanes * 3, async (read) => {
         const key = packKey(read.packId);
         const data = await timers.sourceRead.time(() => repo.store.get(key, { signal, range: { offset: read.offset, length: read.length } }));
         result.requests++;
         result.bytesRead += data.length;
         const chunks = read.chunks.map((c) => ({ start: c.entry.offset - read.offset, length: c.entry.length, id: c.id, kind: c.entry.kind, flags: c.entry.flags, rawLength: c.entry.rawLength }));
         const opened = await timers.processing.time(() => processor.openChunks(data, chunks, keyFor(read.chunks[0].entry.pack.salt), true));
-        await timers.targetWrite.time(async () => {
-          for (let i = 0; i < opened.length; i++) {
-            const r = opened[i];
-            const c = read.chunks[i];
-            if (!r.ok) throw new CorruptObjectError(key, `chunk ${c.id.toString('hex')} at offset ${c.entry.offset}: ${r.reason}`);
-            for (const target of c.targets) {
-              const len = Math.min(r.data.length, disk.size - target);
-              if (len > 0) await sink.write(target, r.data.subarray(0, len), { signal });
-              result.bytesWritten += Math.max(0, len);
-            }
+        const pieces: Array<[number, Buffer]> = [];
+        for (let i = 0; i < opened.length; i++) {
+          const r = opened[i];
+          const c = read.chunks[i];
+          if (!r.ok) throw new CorruptObjectError(key, `chunk ${c.id.toString('hex')} at offset ${c.entry.offset}: ${r.reason}`);
+          for (const target of c.targets) {
+            const len = Math.min(r.data.length, disk.size - target);
+            if (len > 0) pieces.push([target, r.data.subarray(0, len)]);
           }
-        });
+        }
+        const runs = mergeAdjacent(pieces);
+        await timers.targetWrite.time(() => Promise.all(runs.map(([at, data]) => sink.write(at, data, { signal }))));
+        for (const [, data] of runs) result.bytesWritten += data.length;
       });
     }
     done += Math.min(segmentBytes, disk.size - segStart);
@@ -89,4 +90,17 @@ export async function restoreDisk(ctx: RestoreContext, manifest: Manifest, diskN
   await sink.finish(disk.size, { signal });
   const stages = stageStats(timers);
   return { ...result, durationMs: repo.clock.now() - started, stages, bottleneck: bottleneck(stages) };
+}
+
+/** Joins pieces that touch into single writes: the chunks of a block land as one write. */
+function mergeAdjacent(pieces: Array<[number, Buffer]>): Array<[number, Buffer]> {
+  pieces.sort((a, b) => a[0] - b[0]);
+  const runs: Array<[number, Buffer[]]> = [];
+  let end = -1;
+  for (const [at, data] of pieces) {
+    if (at === end) runs[runs.length - 1][1].push(data);
+    else runs.push([at, [data]]);
+    end = at + data.length;
+  }
+  return runs.map(([at, parts]) => [at, parts.length === 1 ? parts[0] : Buffer.concat(parts)]);
 }

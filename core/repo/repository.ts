@@ -10,6 +10,7 @@ import { authenticateConfig, createConfig, parseConfig, serializeConfig, type Re
 import { ChunkIndex, decodeIndex, encodeIndex, type IndexedChunk } from './index-file.ts';
 import { CONFIG_KEY, INDEX_PREFIX, indexKey, KEYS_PREFIX, keyObjectKey, packKey, POINTS_PREFIX, pointKey, randomName } from './layout.ts';
 import { decodeManifest, encodeManifest, type Manifest } from './manifest.ts';
+import { markedPacks } from './markers.ts';
 import { packDataKey } from './pack.ts';
 import { openObject, sealObject } from './sealed-object.ts';
 import { mapLimit } from '../util/concurrency.ts';
@@ -121,7 +122,6 @@ export class Repository {
 
   /** The index for reading: where a chunk has copies, one in a pack no prune has marked is chosen. */
   async loadIndexForRestore(options: IoOptions = {}): Promise<ChunkIndex> {
-    const { markedPacks } = await import('./markers.ts');
     return this.loadIndex({ ...options, marked: await markedPacks(this, options) });
   }
 

@@ -41,12 +41,12 @@ describe('byte streams', () => {
 
   it('backs up a dump, deduplicates a shifted one, and restores both exactly', async () => {
     const ctx = await makeRepo();
-    const day1 = dump('d', 6 * 1024 * 1024);
-    const day2 = Buffer.concat([Buffer.from('-- header line added\n'), day1.subarray(0, 3_000_000), Buffer.from('INSERT new row;\n'), day1.subarray(3_000_000)]);
+    const day1 = dump('d', 24 * 1024 * 1024);
+    const day2 = Buffer.concat([Buffer.from('-- header line added\n'), day1.subarray(0, 12_000_000), Buffer.from('INSERT new row;\n'), day1.subarray(12_000_000)]);
     const c = { repo: ctx.repo, index: await ctx.repo.loadIndex(), source: null as never, processor: ctx.processor };
     const m1 = await backupResource(c, { resource, disks: [], streams: [{ name: 'dump.sql', source: pieces(day1) }] });
     const m2 = await backupResource({ ...c, index: await ctx.repo.loadIndex() }, { resource, parent: m1, disks: [], streams: [{ name: 'dump.sql', source: pieces(day2) }] });
-    assert.ok(m2.stats.bytesNew < day2.length * 0.5, `second dump stored ${m2.stats.bytesNew} new bytes of ${day2.length}`);
+    assert.ok(m2.stats.bytesNew < day2.length * 0.3, `second dump stored ${m2.stats.bytesNew} new bytes of ${day2.length}`);
     assert.ok(m2.stats.chunksReused > 0);
     const index = await ctx.repo.loadIndex();
     for (const [m, expect] of [[m1, day1], [m2, day2]] as const) {
