@@ -42,9 +42,15 @@ export function seal(task: { data: Uint8Array; chunks: ChunkToSeal[]; kind: numb
   return moving({ flags: out.map((s) => s.flags), rawLengths: out.map((s) => s.rawLength), lengths, data, ms: performance.now() - t }, data);
 }
 
-export function open(task: { data: Uint8Array; chunks: ChunkToOpen[]; key: Uint8Array; keepData: boolean }) {
+export function open(task: { data: Uint8Array | ArrayBuffer; chunks: ChunkToOpen[]; key: Uint8Array; keepData: boolean }) {
   const t = performance.now();
-  const out = processorOps.open(setup, task.data, fixIds(task.chunks), asBuffer(task.key), task.keepData);
-  const { lengths, data } = packed(out.map((r) => (r.ok ? r.data : Buffer.alloc(0))));
+  const input = task.data instanceof ArrayBuffer ? new Uint8Array(task.data) : task.data;
+  const out = processorOps.open(setup, input, fixIds(task.chunks), asBuffer(task.key), task.keepData);
+  // With keepData, every chunk's data already lies in one buffer of its own, back to back.
+  const first = out.find((r) => r.ok && r.data.length > 0);
+  const whole = task.keepData && first?.ok ? first.data.buffer : null;
+  const { lengths, data } = whole
+    ? { lengths: task.chunks.map((c) => c.rawLength), data: whole as ArrayBuffer }
+    : packed(out.map((r) => (r.ok ? r.data : Buffer.alloc(0))));
   return moving({ reasons: out.map((r) => (r.ok ? null : r.reason)), lengths, data, ms: performance.now() - t }, data);
 }

@@ -52,8 +52,10 @@ export class ThreadBlockProcessor implements BlockProcessor {
   async openChunks(data: Uint8Array, chunks: ChunkToOpen[], key: Buffer, keepData: boolean): Promise<OpenResult[]> {
     // A buffer of its own is moved to the thread instead of copied (a 32 MiB pack in verify).
     const own = !(data.buffer instanceof SharedArrayBuffer) && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
-    const payload = own ? Piscina.move(data) : data;
-    const r = (await this.#pool.run({ data: payload, chunks, key, keepData }, { name: 'open' })) as { reasons: Array<string | null>; lengths: number[]; data: ArrayBuffer; ms: number };
+    const task = { data: own ? (data.buffer as ArrayBuffer) : data, chunks, key, keepData };
+    // piscina unwraps a movable only at the top of a task, so the whole task is the transferable.
+    const payload = own ? Piscina.move({ [Piscina.transferableSymbol]: [task.data], [Piscina.valueSymbol]: task } as never) : task;
+    const r = (await this.#pool.run(payload, { name: 'open' })) as { reasons: Array<string | null>; lengths: number[]; data: ArrayBuffer; ms: number };
     this.busyMs += r.ms;
     return unpack(r.data, r.lengths).map((d, i) => (r.reasons[i] === null ? { ok: true, data: d } : { ok: false, reason: r.reasons[i]! }));
   }

@@ -51,10 +51,15 @@ export const processorOps = {
   seal(setup: ProcessorSetup, data: Uint8Array, chunks: ChunkToSeal[], kind: number, key: Buffer): SealedChunk[] {
     return chunks.map((c) => sealChunk(data.subarray(c.offset, c.offset + c.length), c.id, kind, key, setup.compressionLevel));
   },
+  /** Opens chunks; with keepData their data lands back to back in one buffer, in the order given. */
   open(setup: ProcessorSetup, data: Uint8Array, chunks: ChunkToOpen[], key: Buffer, keepData: boolean): OpenResult[] {
+    const scratch = keepData ? null : Buffer.allocUnsafe(Math.max(0, ...chunks.map((c) => c.rawLength)));
+    const out = keepData ? Buffer.allocUnsafeSlow(chunks.reduce((a, c) => a + c.rawLength, 0)) : null;
+    let offset = 0;
     return chunks.map((c) => {
       const idKey = c.kind === 1 ? setup.treeIdKey : setup.chunkIdKey;
-      const r = openChunk(data.subarray(c.start, c.start + c.length), c.id, c.kind, c.flags, c.rawLength, key, idKey);
+      const r = openChunk(data.subarray(c.start, c.start + c.length), c.id, c.kind, c.flags, c.rawLength, key, idKey, out ?? scratch!, out ? offset : 0);
+      offset += c.rawLength;
       return r.ok && !keepData ? { ok: true, data: Buffer.alloc(0) } : r;
     });
   },

@@ -102,5 +102,16 @@ function mergeAdjacent(pieces: Array<[number, Buffer]>): Array<[number, Buffer]>
     else runs.push([at, [data]]);
     end = at + data.length;
   }
-  return runs.map(([at, parts]) => [at, parts.length === 1 ? parts[0] : Buffer.concat(parts)]);
+  return runs.map(([at, parts]) => [at, parts.length === 1 ? parts[0] : joined(parts)]);
+}
+
+/** Parts that lie back to back in one buffer become one view; others are copied together. */
+function joined(parts: Buffer[]): Buffer {
+  const first = parts[0];
+  let end = first.byteOffset + first.length;
+  for (let i = 1; i < parts.length; i++) {
+    if (parts[i].buffer !== first.buffer || parts[i].byteOffset !== end) return Buffer.concat(parts);
+    end += parts[i].length;
+  }
+  return Buffer.from(first.buffer, first.byteOffset, end - first.byteOffset);
 }

@@ -2,7 +2,7 @@
 import { Blake3Hasher } from '@napi-rs/blake-hash';
 import { open, seal } from '../crypto/aead.ts';
 import type { ChunkingParams } from './config.ts';
-import { zstdCompress, zstdDecompress } from './zstd.ts';
+import { zstdCompress, zstdDecompressInto } from './zstd.ts';
 
 export const CHUNK_ID_LENGTH = 32;
 export const FLAG_ZSTD = 1;
@@ -99,13 +99,19 @@ export function sealChunk(data: Uint8Array, id: Uint8Array, kind: number, key: B
 
 export type OpenResult = { ok: true; data: Buffer } | { ok: false; reason: string };
 
-/** Decrypts, decompresses and re-hashes one chunk; any mismatch is reported, never returned as data. */
-export function openChunk(sealed: Uint8Array, id: Uint8Array, kind: number, flags: number, rawLength: number, key: Buffer, idKey: Buffer): OpenResult {
+/**
+ * Decrypts, decompresses and re-hashes one chunk; any mismatch is reported, never returned as data.
+ * With `target`, the data is written to target[offset, offset + rawLength) and returned as that slice.
+ */
+export function openChunk(sealed: Uint8Array, id: Uint8Array, kind: number, flags: number, rawLength: number, key: Buffer, idKey: Buffer, target?: Buffer, offset = 0): OpenResult {
   const plain = open(key, sealed, chunkAad(id, flags, rawLength, kind));
   if (plain === null) return { ok: false, reason: 'authentication failed' };
   let data: Buffer;
   try {
-    data = (flags & FLAG_ZSTD) !== 0 ? zstdDecompress(plain, rawLength) : plain;
+    const out = target ?? Buffer.allocUnsafe(rawLength);
+    if ((flags & FLAG_ZSTD) !== 0) data = zstdDecompressInto(plain, out, target ? offset : 0, rawLength);
+    else if (target) data = target.subarray(offset, offset + plain.copy(target, offset, 0, rawLength));
+    else data = plain;
   } catch {
     return { ok: false, reason: 'does not decompress' };
   }

@@ -56,12 +56,23 @@ export function zstdCompress(data: Uint8Array, level: number): Buffer {
 
 /** Decompresses one frame that must expand to exactly `rawLength` bytes; throws otherwise. */
 export function zstdDecompress(data: Uint8Array, rawLength: number): Buffer {
+  return zstdDecompressInto(data, Buffer.allocUnsafe(rawLength), 0, rawLength);
+}
+
+/** Decompresses one frame into target[offset, offset + rawLength); returns that slice. */
+export function zstdDecompressInto(data: Uint8Array, target: Buffer, offset: number, rawLength: number): Buffer {
   if (decompressor === undefined) decompressor = handleOf(zlib.createZstdDecompress());
   if (decompressor) {
-    const out = Buffer.allocUnsafe(rawLength + 1);
+    // One spare byte of room shows a frame that expands to more than it should.
+    const spare = target.length > offset + rawLength;
+    const out = spare ? target : ensureScratch(rawLength + 1);
+    const at = spare ? offset : 0;
     try {
-      decompressor.handle.writeSync(zc.ZSTD_e_end, data, 0, data.length, out, 0, out.length);
-      if (!decompressor.engine.destroyed && decompressor.state[1] === 0 && out.length - decompressor.state[0] === rawLength) return out.subarray(0, rawLength);
+      decompressor.handle.writeSync(zc.ZSTD_e_end, data, 0, data.length, out, at, rawLength + 1);
+      if (!decompressor.engine.destroyed && decompressor.state[1] === 0 && rawLength + 1 - decompressor.state[0] === rawLength) {
+        if (!spare) out.copy(target, offset, 0, rawLength);
+        return target.subarray(offset, offset + rawLength);
+      }
     } catch {
       // A damaged frame can leave the context mid-frame: start a fresh one.
     }
@@ -69,5 +80,6 @@ export function zstdDecompress(data: Uint8Array, rawLength: number): Buffer {
   }
   const plain = zstdDecompressSync(data, { maxOutputLength: Math.max(1, rawLength) });
   if (plain.length !== rawLength) throw new RangeError(`zstd frame expands to ${plain.length} bytes, expected ${rawLength}`);
-  return plain;
+  plain.copy(target, offset);
+  return target.subarray(offset, offset + rawLength);
 }
