@@ -51,16 +51,18 @@ export type CopyMethod = 'reflink' | 'sparse-copy';
  * copy ourselves and leave every all-zero 4 KiB granule unwritten. That keeps (or even adds)
  * sparseness at the price of reading the holes, which the kernel serves as zero pages.
  */
-export async function copyImage(source: string, destination: string, options: IoOptions = {}): Promise<CopyMethod> {
+export async function copyImage(source: string, destination: string, options: IoOptions & { blockSize?: number } = {}): Promise<{ method: CopyMethod; allocatedBlocks?: number[] }> {
   throwIfAborted(options.signal);
   try {
     await copyFile(source, destination, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE_FORCE);
-    return 'reflink';
+    return { method: 'reflink' };
   } catch (err) {
     if (!isNoReflink(err)) throw err;
   }
-  await sparseCopy(source, destination, options);
-  return 'sparse-copy';
+  const allocated = new Set<number>();
+  await sparseCopy(source, destination, options, (offset) => allocated.add(Math.floor(offset / (options.blockSize ?? COPY_CHUNK))));
+  // The copy read every byte anyway, so it also says which blocks hold data (no second scan).
+  return { method: 'sparse-copy', allocatedBlocks: options.blockSize ? [...allocated].sort((a, b) => a - b) : undefined };
 }
 
 function isNoReflink(err: unknown): boolean {
@@ -68,7 +70,7 @@ function isNoReflink(err: unknown): boolean {
   return code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EXDEV' || code === 'EINVAL' || code === 'ENOSYS' || code === 'ENOTTY';
 }
 
-async function sparseCopy(source: string, destination: string, options: IoOptions): Promise<void> {
+async function sparseCopy(source: string, destination: string, options: IoOptions, onData: (offset: number) => void): Promise<void> {
   const input = await open(source, 'r');
   let output: FileHandle | undefined;
   try {
@@ -83,7 +85,7 @@ async function sparseCopy(source: string, destination: string, options: IoOption
     for (let position = 0; position < size; position += COPY_CHUNK) {
       throwIfAborted(options.signal);
       const length = await readFully(input, buffer.subarray(0, Math.min(COPY_CHUNK, size - position)), position);
-      await writeNonZeroRuns(output, buffer.subarray(0, length), position);
+      await writeNonZeroRuns(output, buffer.subarray(0, length), position, onData);
     }
     // Sets the size even when the file ends in a hole.
     await output.truncate(size);
@@ -100,11 +102,12 @@ async function sparseCopy(source: string, destination: string, options: IoOption
 }
 
 /** Writes the non-zero granules of chunk at position, merging neighbours into one write. */
-async function writeNonZeroRuns(output: FileHandle, chunk: Buffer, position: number): Promise<void> {
+async function writeNonZeroRuns(output: FileHandle, chunk: Buffer, position: number, onData: (offset: number) => void): Promise<void> {
   let runStart = -1;
   for (let at = 0; at < chunk.length; at += HOLE_GRANULE) {
     const end = Math.min(at + HOLE_GRANULE, chunk.length);
     const zero = chunk.subarray(at, end).equals(ZERO_PAGE.subarray(0, end - at));
+    if (!zero) onData(position + at);
     if (!zero && runStart < 0) runStart = at;
     if (zero && runStart >= 0) {
       await writeFully(output, chunk.subarray(runStart, at), position + runStart);

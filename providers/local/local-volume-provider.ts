@@ -146,13 +146,14 @@ export class LocalVolumeProvider implements SnapshotSource {
       const before = await stampOf(path);
       const createdAt = this.clock.now();
       const snapshotId = `snap-${createdAt}-${randomBytes(4).toString('hex')}`;
-      await copyImage(path, this.snapshotPath(snapshotId), options);
+      const copy = await copyImage(path, this.snapshotPath(snapshotId), { ...options, blockSize: volume.blockSize });
       // An outside write (or one during the copy) leaves the change set unknown.
       const tracked = sameStamp(before, volume.stamp) && sameStamp(before, await stampOf(path));
       const snapshot: SnapshotRecord = {
         format: 1, snapshotId, volumeId, size: before.size, blockSize: volume.blockSize, createdAt,
         sequence: volume.nextSequence, parentSnapshotId: volume.headSnapshotId,
         changedSinceParent: tracked ? volume.dirtyBlocks : null,
+        ...(copy.allocatedBlocks ? { allocatedBlocks: copy.allocatedBlocks } : {}),
       };
       await this.records.saveSnapshot(snapshot);
       // Keeps the stamp from before the copy, so a write during the copy is still seen as outside.
@@ -202,6 +203,8 @@ export class LocalVolumeProvider implements SnapshotSource {
   /** Blocks holding any non-zero byte, found by scanning the copy (cheap enough for a local file). */
   async listAllocatedBlocks(snapshot: SnapshotRef, options: IoOptions = {}): Promise<BlockList> {
     const { size, blockSize } = await this.snapshotInfoOf(snapshot);
+    const noted = (await this.records.loadSnapshot(snapshot.snapshotId, snapshot.volumeId)).allocatedBlocks;
+    if (noted) return { blockSize, blocks: noted };
     const chunk = Buffer.allocUnsafe(Math.max(blockSize, Math.floor(SCAN_CHUNK / blockSize) * blockSize));
     const blocks: number[] = [];
     const handle = await open(this.snapshotPath(snapshot.snapshotId), 'r');

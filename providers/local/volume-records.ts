@@ -42,6 +42,8 @@ export interface SnapshotRecord {
   parentSnapshotId: string | null;
   /** Blocks that may differ from the parent (sorted), or null when unknown. */
   changedSinceParent: number[] | null;
+  /** Blocks with any non-zero byte, noted while copying; absent when the copy was a reflink. */
+  allocatedBlocks?: number[];
 }
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
