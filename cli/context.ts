@@ -6,12 +6,15 @@ import { Secret } from '../core/crypto/secret.ts';
 import type { BlockProcessor } from '../core/engine/block-processor.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
 import { Repository } from '../core/repo/repository.ts';
+import type { KeyProvider } from '../core/crypto/key-provider.ts';
+import { keyProviderFromSpec } from '../providers/key-providers.ts';
 import { ThreadBlockProcessor } from '../worker-image/thread-block-processor.ts';
 import { openStore } from './repo-url.ts';
 import { progressView, type ProgressView } from './progress.ts';
 
 export interface GlobalOptions {
   repo?: string;
+  key?: string[];
   passphraseFile?: string;
   json?: boolean;
   quiet?: boolean;
@@ -35,9 +38,20 @@ export function repoLocation(opts: GlobalOptions, env: NodeJS.ProcessEnv = proce
   return opts.repo ?? env.CLOUDKEEP_REPOSITORY ?? '';
 }
 
+/**
+ * Key providers from --key specs (or CLOUDKEEP_KEY, comma-separated): passphrase, aws-kms:<key>,
+ * azure-keyvault:<key-url>. Without any, the passphrase is used.
+ */
+export async function keyProviders(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): Promise<KeyProvider[]> {
+  const specs = opts.key ?? (env.CLOUDKEEP_KEY ? env.CLOUDKEEP_KEY.split(',').map((s) => s.trim()) : ['passphrase']);
+  const out: KeyProvider[] = [];
+  for (const spec of specs) out.push(spec === 'passphrase' ? new PassphraseKeyProvider(await readPassphrase(opts, env)) : keyProviderFromSpec(spec, env));
+  return out;
+}
+
 export async function openRepo(opts: GlobalOptions): Promise<Repository> {
   const store = openStore(repoLocation(opts));
-  return Repository.open(store, [new PassphraseKeyProvider(await readPassphrase(opts))], systemClock);
+  return Repository.open(store, await keyProviders(opts), systemClock);
 }
 
 export function makeProcessor(repo: Repository, opts: GlobalOptions): BlockProcessor {

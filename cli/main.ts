@@ -14,6 +14,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .option('-r, --repo <url>', 'repository: a path or file:///path (env CLOUDKEEP_REPOSITORY)')
     .option('--passphrase-file <file>', 'file holding the repository passphrase (else env CLOUDKEEP_PASSPHRASE)')
+    .option('--key <spec...>', 'keys to open the repository with: passphrase, aws-kms:<arn|alias>, azure-keyvault:<key-url> (env CLOUDKEEP_KEY; default passphrase)')
     .option('--json', 'print results as JSON for scripts')
     .option('-q, --quiet', 'print nothing but errors')
     .option('--threads <n>', 'worker threads for compression and encryption (default: all cores)')

@@ -5,16 +5,18 @@ import { InvalidArgumentError } from '../core/errors.ts';
 import type { ObjectStore } from '../core/store/object-store.ts';
 import { RetryingObjectStore } from '../core/store/retrying-object-store.ts';
 import { FileObjectStore } from '../providers/local/file-object-store.ts';
+import { s3StoreFromUrl } from '../providers/aws/s3-object-store.ts';
+import { azureStoreFromUrl } from '../providers/azure/azure-blob-object-store.ts';
 
 type StoreFactory = (url: URL) => ObjectStore;
 
 const registry: Record<string, StoreFactory> = {
   'file:': (url) => new FileObjectStore(fileURLToPath(url)),
+  's3:': (url) => s3StoreFromUrl(url, process.env),
+  'azblob:': (url) => azureStoreFromUrl(url, process.env),
 };
 
-const PLANNED = ['s3:', 'azblob:'];
-
-/** Accepts `file:///path`, or a plain path taken as a local directory. */
+/** Accepts `file:///path`, `s3://bucket/prefix?region=…`, `azblob://account/container/prefix`, or a plain path. */
 export function parseRepoUrl(text: string): URL {
   if (!text) throw new InvalidArgumentError('no repository given: pass --repo <url> or set CLOUDKEEP_REPOSITORY (e.g. file:///var/backups/repo)');
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return new URL(text);
@@ -26,8 +28,7 @@ export function openStore(text: string): ObjectStore {
   const factory = registry[url.protocol];
   if (!factory) {
     const known = Object.keys(registry).map((s) => `${s}//`).join(', ');
-    const soon = PLANNED.includes(url.protocol) ? ' (S3 and Azure Blob repositories are not available in this build yet)' : '';
-    throw new InvalidArgumentError(`unsupported repository URL ${JSON.stringify(text)}: expected one of ${known} or a path${soon}`);
+    throw new InvalidArgumentError(`unsupported repository URL ${JSON.stringify(text)}: expected one of ${known} or a path`);
   }
   return new RetryingObjectStore(factory(url));
 }

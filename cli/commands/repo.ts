@@ -9,8 +9,10 @@ import { INDEX_PREFIX, PACKS_PREFIX } from '../../core/repo/layout.ts';
 import { Repository } from '../../core/repo/repository.ts';
 import { listAll } from '../../core/store/object-store.ts';
 import { formatBytes, parseSize } from '../../core/util/units.ts';
-import { emit, openRepo, progressFor, readPassphrase, repoLocation, withProcessor, type GlobalOptions } from '../context.ts';
+import { emit, keyProviders, openRepo, progressFor, repoLocation, withProcessor, type GlobalOptions } from '../context.ts';
+import { keyProviderFromSpec } from '../../providers/key-providers.ts';
 import { CheckFailedError } from '../errors.ts';
+import { InvalidArgumentError } from '../../core/errors.ts';
 import { openStore } from '../repo-url.ts';
 import { readFile } from 'node:fs/promises';
 
@@ -35,7 +37,8 @@ export function registerRepo(program: Command, globals: Globals): void {
         compression: { algorithm: 'zstd', level: Number(o.compressionLevel) },
         packTargetSize: parseSize(o.packSize, '--pack-size'),
       };
-      const r = await Repository.init(openStore(repoLocation(g)), new PassphraseKeyProvider(await readPassphrase(g)), params, systemClock);
+      const [first] = await keyProviders(g);
+      const r = await Repository.init(openStore(repoLocation(g)), first, params, systemClock);
       emit(g, { id: r.config.id, location: r.store.description, params: r.params }, () => `created repository ${r.config.id} at ${r.store.description}`);
     });
   repo
@@ -85,15 +88,18 @@ export function registerRepo(program: Command, globals: Globals): void {
     emit(g, keys.map((k) => ({ id: k.id, provider: k.provider, createdAt: k.createdAt })), () => keys.map((k) => `${k.id}  ${k.provider}  ${k.createdAt}`).join('\n'));
   });
   key
-    .command('add')
-    .description('add a passphrase key; the new passphrase is read from --new-passphrase-file')
-    .requiredOption('--new-passphrase-file <file>', 'file holding the new passphrase')
-    .action(async (o: { newPassphraseFile: string }) => {
+    .command('add [spec]')
+    .description('add a key: aws-kms:<arn|alias>, azure-keyvault:<key-url>, or a passphrase from --new-passphrase-file')
+    .option('--new-passphrase-file <file>', 'file holding the new passphrase')
+    .action(async (spec: string | undefined, o: { newPassphraseFile?: string }) => {
       const g = globals();
+      if (!spec === !o.newPassphraseFile) throw new InvalidArgumentError('give a key spec (aws-kms:..., azure-keyvault:...) or --new-passphrase-file <file>, not both');
       const r = await openRepo(g);
-      const pass = new Secret((await readFile(o.newPassphraseFile, 'utf8')).replace(/\r?\n$/, ''));
-      const k = await r.addKey(new PassphraseKeyProvider(pass));
-      emit(g, { id: k.id }, () => `added key ${k.id}`);
+      const provider = o.newPassphraseFile
+        ? new PassphraseKeyProvider(new Secret((await readFile(o.newPassphraseFile, 'utf8')).replace(/\r?\n$/, '')))
+        : keyProviderFromSpec(spec!);
+      const k = await r.addKey(provider);
+      emit(g, { id: k.id, provider: k.provider }, () => `added ${k.provider} key ${k.id}`);
     });
   key.command('remove <id>').action(async (id: string) => {
     const g = globals();
