@@ -50,7 +50,7 @@ export async function keyProviders(opts: GlobalOptions, env: NodeJS.ProcessEnv =
 }
 
 export async function openRepo(opts: GlobalOptions): Promise<Repository> {
-  const store = openStore(repoLocation(opts));
+  const store = await openStore(repoLocation(opts));
   return Repository.open(store, await keyProviders(opts), systemClock);
 }
 

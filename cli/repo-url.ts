@@ -5,15 +5,14 @@ import { InvalidArgumentError } from '../core/errors.ts';
 import type { ObjectStore } from '../core/store/object-store.ts';
 import { RetryingObjectStore } from '../core/store/retrying-object-store.ts';
 import { FileObjectStore } from '../providers/local/file-object-store.ts';
-import { s3StoreFromUrl } from '../providers/aws/s3-object-store.ts';
-import { azureStoreFromUrl } from '../providers/azure/azure-blob-object-store.ts';
 
-type StoreFactory = (url: URL) => ObjectStore;
+type StoreFactory = (url: URL) => Promise<ObjectStore>;
 
+// Cloud SDKs load only for their own URLs: importing them costs every command about half a second.
 const registry: Record<string, StoreFactory> = {
-  'file:': (url) => new FileObjectStore(fileURLToPath(url)),
-  's3:': (url) => s3StoreFromUrl(url, process.env),
-  'azblob:': (url) => azureStoreFromUrl(url, process.env),
+  'file:': async (url) => new FileObjectStore(fileURLToPath(url)),
+  's3:': async (url) => (await import('../providers/aws/s3-object-store.ts')).s3StoreFromUrl(url, process.env),
+  'azblob:': async (url) => (await import('../providers/azure/azure-blob-object-store.ts')).azureStoreFromUrl(url, process.env),
 };
 
 /** Accepts `file:///path`, `s3://bucket/prefix?region=…`, `azblob://account/container/prefix`, or a plain path. */
@@ -23,12 +22,12 @@ export function parseRepoUrl(text: string): URL {
   return new URL(`file://${resolve(text)}`);
 }
 
-export function openStore(text: string): ObjectStore {
+export async function openStore(text: string): Promise<ObjectStore> {
   const url = parseRepoUrl(text);
   const factory = registry[url.protocol];
   if (!factory) {
     const known = Object.keys(registry).map((s) => `${s}//`).join(', ');
     throw new InvalidArgumentError(`unsupported repository URL ${JSON.stringify(text)}: expected one of ${known} or a path`);
   }
-  return new RetryingObjectStore(factory(url));
+  return new RetryingObjectStore(await factory(url));
 }

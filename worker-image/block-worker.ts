@@ -1,10 +1,12 @@
 // Worker-thread entry of the thread block processor: runs core's pure per-block operations.
 // Results travel back as one transferred buffer plus small tables, so no per-chunk copy is made.
 import { workerData } from 'node:worker_threads';
+import { tidy } from './tidy.ts';
 import { Piscina } from 'piscina';
 import { processorOps, type ChunkToOpen, type ChunkToSeal, type ProcessorSetup } from '../core/engine/block-processor.ts';
 
 const raw = workerData as ProcessorSetup;
+
 const setup: ProcessorSetup = { ...raw, chunkIdKey: Buffer.from(raw.chunkIdKey), treeIdKey: Buffer.from(raw.treeIdKey) };
 const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 const fixIds = <T extends { id: Uint8Array }>(list: T[]): T[] => list.map((c) => ({ ...c, id: asBuffer(c.id) }));
@@ -32,6 +34,7 @@ export function hash(task: { data: Uint8Array; blockSize: number }) {
   const ids = blocks.flatMap((b) => b.filter((c) => c.id).map((c) => c.id!));
   const shape = blocks.map((b) => b.map((c) => [c.offset, c.length, c.id ? 1 : 0]));
   const { data } = packed(ids);
+  tidy();
   return moving({ shape, ids: data, ms: performance.now() - t }, data);
 }
 
@@ -39,6 +42,7 @@ export function seal(task: { data: Uint8Array; chunks: ChunkToSeal[]; kind: numb
   const t = performance.now();
   const out = processorOps.seal(setup, task.data, fixIds(task.chunks), task.kind, asBuffer(task.key));
   const { lengths, data } = packed(out.map((s) => s.sealed));
+  tidy();
   return moving({ flags: out.map((s) => s.flags), rawLengths: out.map((s) => s.rawLength), lengths, data, ms: performance.now() - t }, data);
 }
 
@@ -52,5 +56,6 @@ export function open(task: { data: Uint8Array | ArrayBuffer; chunks: ChunkToOpen
   const { lengths, data } = whole
     ? { lengths: task.chunks.map((c) => c.rawLength), data: whole as ArrayBuffer }
     : packed(out.map((r) => (r.ok ? r.data : Buffer.alloc(0))));
+  tidy();
   return moving({ reasons: out.map((r) => (r.ok ? null : r.reason)), lengths, data, ms: performance.now() - t }, data);
 }

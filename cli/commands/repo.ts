@@ -38,7 +38,7 @@ export function registerRepo(program: Command, globals: Globals): void {
         packTargetSize: parseSize(o.packSize, '--pack-size'),
       };
       const [first] = await keyProviders(g);
-      const r = await Repository.init(openStore(repoLocation(g)), first, params, systemClock);
+      const r = await Repository.init(await openStore(repoLocation(g)), first, params, systemClock);
       emit(g, { id: r.config.id, location: r.store.description, params: r.params }, () => `created repository ${r.config.id} at ${r.store.description}`);
     });
   repo
