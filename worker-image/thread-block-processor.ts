@@ -3,7 +3,6 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { BlockProcessor, ChunkToOpen, ChunkToSeal, ProcessorSetup } from '../core/engine/block-processor.ts';
 import type { HashedChunk, OpenResult, SealedChunk } from '../core/repo/block-codec.ts';
-import { tidy } from './tidy.ts';
 
 /** Splits a moved buffer back into parts. */
 function unpack(data: ArrayBuffer, lengths: number[]): Buffer[] {
@@ -48,7 +47,6 @@ export class ThreadBlockProcessor implements BlockProcessor {
   async sealChunks(data: Uint8Array, chunks: ChunkToSeal[], kind: number, key: Buffer): Promise<SealedChunk[]> {
     const r = (await this.#pool.run({ data, chunks, kind, key }, { name: 'seal' })) as { flags: number[]; rawLengths: number[]; lengths: number[]; data: ArrayBuffer; ms: number };
     this.busyMs += r.ms;
-    tidy();
     return unpack(r.data, r.lengths).map((sealed, i) => ({ sealed, flags: r.flags[i], rawLength: r.rawLengths[i] }));
   }
   async openChunks(data: Uint8Array, chunks: ChunkToOpen[], key: Buffer, keepData: boolean): Promise<OpenResult[]> {
@@ -59,7 +57,6 @@ export class ThreadBlockProcessor implements BlockProcessor {
     const payload = own ? Piscina.move({ [Piscina.transferableSymbol]: [task.data], [Piscina.valueSymbol]: task } as never) : task;
     const r = (await this.#pool.run(payload, { name: 'open' })) as { reasons: Array<string | null>; lengths: number[]; data: ArrayBuffer; ms: number };
     this.busyMs += r.ms;
-    tidy();
     return unpack(r.data, r.lengths).map((d, i) => (r.reasons[i] === null ? { ok: true, data: d } : { ok: false, reason: r.reasons[i]! }));
   }
   async close(): Promise<void> {

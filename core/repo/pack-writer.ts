@@ -18,6 +18,8 @@ export class PackWriter {
   readonly #options: IoOptions;
   readonly #pending = new Set<Promise<void>>();
   #buffer: Buffer | null = null;
+  /** Pack buffers back from finished uploads, reused: fresh 32 MiB buffers cost page faults and GC. */
+  readonly #spare: Buffer[] = [];
   #entries: PackEntry[] = [];
   #size = 0;
   #error: unknown = undefined;
@@ -40,7 +42,9 @@ export class PackWriter {
     if (this.#buffer && this.#size + chunk.sealed.length > this.#buffer.length) await this.#seal();
     if (!this.#buffer) {
       // One buffer per pack, filled in place: no list of parts and no concatenation copy.
-      this.#buffer = Buffer.allocUnsafe(Math.max(target, PACK_HEADER_LENGTH + chunk.sealed.length) + 64 * 1024);
+      const need = Math.max(target, PACK_HEADER_LENGTH + chunk.sealed.length) + 64 * 1024;
+      const spare = this.#spare.pop();
+      this.#buffer = spare && spare.length >= need ? spare : Buffer.allocUnsafe(need);
       this.#size = packHeader(this.salt).copy(this.#buffer, 0);
     }
     this.#entries.push({ id, offset: this.#size, length: chunk.sealed.length, rawLength: chunk.rawLength, flags: chunk.flags, kind });
@@ -68,6 +72,7 @@ export class PackWriter {
         for (const e of entries) this.written.push({ ...e, pack: ref });
         this.packsWritten++;
         this.bytesWritten += full.length;
+        if (full.buffer === buffer.buffer && this.#spare.length < 2) this.#spare.push(buffer);
       } catch (err) {
         this.#error ??= err;
       } finally {
