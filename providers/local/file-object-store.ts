@@ -4,6 +4,7 @@ import { mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } fr
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CloudkeepError, throwIfAborted } from '../../core/errors.ts';
+import { syncDirectory } from './image-files.ts';
 import {
   assertValidKey,
   ObjectNotFoundError,
@@ -212,20 +213,6 @@ export function fsErrorToStoreError(err: unknown, op: string, key: string, where
     cause: err,
     retryable: code !== undefined && RETRYABLE_CODES.has(code),
   });
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(dir, 'r');
-    await handle.sync();
-  } catch (err) {
-    // Some platforms and file systems cannot open or fsync a directory; rename durability is then the OS's.
-    const code = codeOf(err);
-    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'ENOTSUP') throw err;
-  } finally {
-    await handle?.close().catch(() => {});
-  }
 }
 
 function isKeySegment(name: string): boolean {

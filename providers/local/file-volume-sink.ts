@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import type { VolumeSink } from '../../core/snapshot/snapshot-source.ts';
 import type { IoOptions } from '../../core/store/object-store.ts';
 import { CloudkeepError, InvalidArgumentError, throwIfAborted } from '../../core/errors.ts';
-import { writeFully } from './image-files.ts';
+import { syncDirectory, writeFully } from './image-files.ts';
 
 export class FileVolumeSink implements VolumeSink {
   readonly path: string;
@@ -56,20 +56,5 @@ export class FileVolumeSink implements VolumeSink {
     // 'w' truncates: whatever an earlier file held must not show through the unwritten ranges.
     this.handle ??= open(this.path, 'w');
     return this.handle;
-  }
-}
-
-/** A new file's directory entry is only durable once its directory is synced. */
-async function syncDirectory(path: string): Promise<void> {
-  let dir: FileHandle | undefined;
-  try {
-    dir = await open(path, 'r');
-    await dir.sync();
-  } catch (err) {
-    // Some platforms and file systems refuse fsync on a directory; the data itself is synced.
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') throw err;
-  } finally {
-    await dir?.close();
   }
 }

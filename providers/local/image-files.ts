@@ -116,3 +116,18 @@ async function writeNonZeroRuns(output: FileHandle, chunk: Buffer, position: num
   }
   if (runStart >= 0) await writeFully(output, chunk.subarray(runStart), position + runStart);
 }
+
+/** A new file's directory entry is durable only once its directory is synced. */
+export async function syncDirectory(dir: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch (err) {
+    // Some platforms and file systems refuse to open or fsync a directory; the data itself is synced.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EBADF') throw err;
+  } finally {
+    await handle?.close().catch(() => {});
+  }
+}
