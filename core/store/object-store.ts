@@ -35,6 +35,15 @@ export interface GetOptions extends IoOptions {
 export interface PutOptions extends IoOptions {
   /** Object kind, for adapters that place kinds in different storage tiers. */
   kind?: ObjectKind;
+  /** Which backup chain the object belongs to, for stores that place data (scale-out extents). */
+  placement?: PlacementHint;
+}
+
+/** A pack's chain and role: a scale-out repository keeps a chain together or splits fulls and incrementals. */
+export interface PlacementHint {
+  /** The chain: provider, account and resource id of the restore point being written. */
+  group: string;
+  role: 'full' | 'incremental';
 }
 
 export type ObjectKind = 'config' | 'key' | 'pack' | 'index' | 'manifest' | 'marker';
@@ -71,6 +80,35 @@ export interface ObjectStore extends ObjectReader, ObjectLister, ObjectWriter, O
   /** A short description for messages, e.g. "file:///var/backups/repo". Never holds secrets. */
   readonly description: string;
   readonly capabilities: StoreCapabilities;
+}
+
+/** Where an object's retain-until date stands; null when the object carries none. */
+export interface ObjectRetention {
+  /** Milliseconds since the epoch; the store refuses delete and overwrite before it. */
+  retainUntil: number | null;
+}
+
+/**
+ * Optional role of stores with objectLock: read and extend one object's retain-until date.
+ * Extending never shortens (stores refuse that in compliance mode). Stores without locks do not
+ * implement it; a locked repository then fails with UnsupportedOperationError (requireObjectLocker).
+ */
+export interface ObjectLocker {
+  /** Throws ObjectNotFoundError when absent. */
+  retention(key: string, options?: IoOptions): Promise<ObjectRetention>;
+  /** Sets the retain-until date to `until` (ms), in the store's configured lock mode. */
+  extendRetention(key: string, until: number, options?: IoOptions): Promise<void>;
+}
+
+export function isObjectLocker(store: object): store is ObjectLocker {
+  const s = store as Partial<ObjectLocker>;
+  return typeof s.retention === 'function' && typeof s.extendRetention === 'function';
+}
+
+/** The store as an ObjectLocker, or UnsupportedOperationError naming what needed it. */
+export function requireObjectLocker(store: ObjectStore, why: string): ObjectStore & ObjectLocker {
+  if (!isObjectLocker(store)) throw new UnsupportedOperationError(`${why}: ${store.description} cannot read or extend object locks`);
+  return store;
 }
 
 export class ObjectNotFoundError extends CloudkeepError {
