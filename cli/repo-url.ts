@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '../core/errors.ts';
 import type { ObjectStore } from '../core/store/object-store.ts';
 import { RetryingObjectStore } from '../core/store/retrying-object-store.ts';
+import { ScaleOutObjectStore } from '../core/store/scale-out-store.ts';
 import { FileObjectStore } from '../providers/local/file-object-store.ts';
 
 type StoreFactory = (url: URL) => Promise<ObjectStore>;
@@ -13,12 +14,14 @@ const registry: Record<string, StoreFactory> = {
   'file:': async (url) => new FileObjectStore(fileURLToPath(url)),
   's3:': async (url) => (await import('../providers/aws/s3-object-store.ts')).s3StoreFromUrl(url, process.env),
   'azblob:': async (url) => (await import('../providers/azure/azure-blob-object-store.ts')).azureStoreFromUrl(url, process.env),
+  'scaleout:': async (url) => (await import('./scale-out-config.ts')).scaleOutFromFile(url.pathname, openStore),
 };
 
-/** Accepts `file:///path`, `s3://bucket/prefix?region=…`, `azblob://account/container/prefix`, or a plain path. */
+/** Accepts `file:///path`, `s3://bucket/prefix?region=…`, `azblob://account/container/prefix`, `scaleout:/extents.json`, or a plain path. */
 export function parseRepoUrl(text: string): URL {
   if (!text) throw new InvalidArgumentError('no repository given: pass --repo <url> or set CLOUDKEEP_REPOSITORY (e.g. file:///var/backups/repo)');
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return new URL(text);
+  if (text.startsWith('scaleout:')) return new URL(`scaleout:${resolve(text.slice('scaleout:'.length))}`);
   return new URL(`file://${resolve(text)}`);
 }
 
@@ -29,5 +32,7 @@ export async function openStore(text: string): Promise<ObjectStore> {
     const known = Object.keys(registry).map((s) => `${s}//`).join(', ');
     throw new InvalidArgumentError(`unsupported repository URL ${JSON.stringify(text)}: expected one of ${known} or a path`);
   }
-  return new RetryingObjectStore(await factory(url));
+  const store = await factory(url);
+  // A scale-out store's extents are each opened here, with their own retries.
+  return store instanceof ScaleOutObjectStore ? store : new RetryingObjectStore(store);
 }

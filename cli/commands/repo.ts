@@ -12,6 +12,8 @@ import { formatBytes, parseSize } from '../../core/util/units.ts';
 import { emit, keyProviders, openRepo, progressFor, repoLocation, withProcessor, type GlobalOptions } from '../context.ts';
 import { keyProviderFromSpec } from '../../providers/key-providers.ts';
 import { CheckFailedError } from '../errors.ts';
+import { ScaleOutObjectStore } from '../../core/store/scale-out-store.ts';
+import { evacuateExtent } from '../../core/store/evacuate-extent.ts';
 import { InvalidArgumentError } from '../../core/errors.ts';
 import { openStore } from '../repo-url.ts';
 import { readFile } from 'node:fs/promises';
@@ -79,6 +81,17 @@ export function registerRepo(program: Command, globals: Globals): void {
         ].join('\n'),
       );
       if (!report.ok) throw new CheckFailedError(`verify found ${report.problems.length} problem(s)`);
+    });
+  repo
+    .command('evacuate-extent <id>')
+    .description('move every pack off a scale-out extent that is in maintenance (copy, check, then delete)')
+    .action(async (id: string) => {
+      const g = globals();
+      const r = await openRepo(g);
+      if (!(r.store instanceof ScaleOutObjectStore)) throw new InvalidArgumentError(`${r.store.description} is not a scale-out repository (expected --repo scaleout:/path/extents.json)`);
+      const view = progressFor(g);
+      const report = await evacuateExtent(r.store, id, { onProgress: view.listener }).finally(() => view.stop());
+      emit(g, report, () => `moved ${report.packs} pack(s), ${formatBytes(report.bytes)}, off extent ${id}`);
     });
   const key = repo.command('key').description('manage the keys that open the repository');
   key.command('list').action(async () => {

@@ -83,6 +83,28 @@ describe('cloudkeep CLI', () => {
     assert.equal(margin.code, 2);
   });
 
+  it('runs a scale-out repository over two directories and evacuates an extent', async () => {
+    const desc = join(dir, 'extents.json');
+    const extents = (maintenance: boolean) => JSON.stringify({ policy: 'performance', extents: [{ id: 'e0', url: join(dir, 'ext0') }, { id: 'e1', url: join(dir, 'ext1'), maintenance }] });
+    await writeFile(desc, extents(false));
+    const env = { CLOUDKEEP_PASSPHRASE: 'p', CLOUDKEEP_REPOSITORY: `scaleout:${desc}` };
+    assert.equal((await cli(['repo', 'init', '-q', '--pack-size', '256KiB'], env)).code, 0);
+    const first = await cli(['backup', '--image', join(dir, 'disk.img'), '--json'], env);
+    assert.equal(first.code, 0, first.stderr);
+    const early = await cli(['repo', 'evacuate-extent', 'e1'], env);
+    assert.equal(early.code, 2);
+    assert.match(early.stderr, /maintenance first/);
+    await writeFile(desc, extents(true));
+    const moved = await cli(['repo', 'evacuate-extent', 'e1', '--json'], env);
+    assert.equal(moved.code, 0, moved.stderr);
+    const restored = join(dir, 'scaleout-restored.img');
+    assert.equal((await cli(['restore', 'latest', '--resource', 'disk.img', '--to', restored], env)).code, 0);
+    assert.ok((await readFile(restored)).equals(await readFile(join(dir, 'disk.img'))));
+    const bad = await cli(['points', 'list'], { ...env, CLOUDKEEP_REPOSITORY: `scaleout:${join(dir, 'missing.json')}` });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /cannot read scale-out description/);
+  });
+
   it('uses an s3:// repository (fauxqs) with credentials from the environment', async (t) => {
     const s3 = await startFauxqs();
     t.after(() => s3.stop());
