@@ -6,6 +6,7 @@ import { Secret } from '../core/crypto/secret.ts';
 import type { BlockProcessor } from '../core/engine/block-processor.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
 import { Repository } from '../core/repo/repository.ts';
+import { RepositoryLimiter, type RepositoryLimits } from '../core/store/repository-limits.ts';
 import type { KeyProvider } from '../core/crypto/key-provider.ts';
 import { keyProviderFromSpec } from '../providers/key-providers.ts';
 import { ThreadBlockProcessor } from '../worker-image/thread-block-processor.ts';
@@ -19,6 +20,9 @@ export interface GlobalOptions {
   json?: boolean;
   quiet?: boolean;
   threads?: string;
+  maxTasks?: string;
+  readLimit?: string;
+  writeLimit?: string;
 }
 
 export async function readPassphrase(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): Promise<Secret<string>> {
@@ -63,6 +67,36 @@ export function makeProcessor(repo: Repository, opts: GlobalOptions): BlockProce
     { chunking: repo.params.chunking, compressionLevel: repo.params.compression.level, chunkIdKey: repo.master.chunkIdKey, treeIdKey: repo.master.treeIdKey },
     threads,
   );
+}
+
+function positive(flag: string, text: string | undefined, whole: boolean): number | undefined {
+  if (text === undefined) return undefined;
+  const n = /^\s*\d+(\.\d+)?\s*$/.test(text) ? Number(text) : NaN;
+  if (!(n > 0) || !Number.isFinite(n) || (whole && !Number.isSafeInteger(n))) {
+    throw new InvalidArgumentError(`${flag} ${JSON.stringify(text)}: expected a positive ${whole ? 'whole number' : 'number of MB/s'}`);
+  }
+  return n;
+}
+
+/** Repository limits from --max-tasks, --read-limit and --write-limit; undefined when none is given. */
+export function repositoryLimits(opts: GlobalOptions): RepositoryLimits | undefined {
+  const limits: RepositoryLimits = {
+    maxConcurrentTasks: positive('--max-tasks', opts.maxTasks, true),
+    readMBps: positive('--read-limit', opts.readLimit, false),
+    writeMBps: positive('--write-limit', opts.writeLimit, false),
+  };
+  return Object.values(limits).some((v) => v !== undefined) ? limits : undefined;
+}
+
+const limiters = new WeakMap<GlobalOptions, RepositoryLimiter | null>();
+
+/** The one limiter of this process for the global options (undefined without limits); validates the flags. */
+export function limiterFor(opts: GlobalOptions): RepositoryLimiter | undefined {
+  if (!limiters.has(opts)) {
+    const limits = repositoryLimits(opts);
+    limiters.set(opts, limits ? new RepositoryLimiter(limits) : null);
+  }
+  return limiters.get(opts) ?? undefined;
 }
 
 export function progressFor(opts: GlobalOptions): ProgressView {

@@ -18,6 +18,9 @@ export function buildProgram(): Command {
     .option('--json', 'print results as JSON for scripts')
     .option('-q, --quiet', 'print nothing but errors')
     .option('--threads <n>', 'worker threads for compression and encryption (default: all cores)')
+    .option('--max-tasks <n>', 'backups and restores of the repository running at once in this process; more wait their turn')
+    .option('--read-limit <MB/s>', 'total read rate from the repository, shared equally by the running tasks')
+    .option('--write-limit <MB/s>', 'total write rate to the repository, shared equally by the running tasks')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   const globals = () => program.opts<GlobalOptions>();

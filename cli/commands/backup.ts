@@ -10,7 +10,7 @@ import type { SnapshotSource } from '../../core/snapshot/snapshot-source.ts';
 import { formatBytes, formatRate } from '../../core/util/units.ts';
 import { ImageFileSource } from '../../providers/local/image-file-source.ts';
 import { LocalVolumeProvider } from '../../providers/local/local-volume-provider.ts';
-import { emit, openRepo, progressFor, withProcessor, type GlobalOptions } from '../context.ts';
+import { emit, limiterFor, openRepo, progressFor, withProcessor, type GlobalOptions } from '../context.ts';
 
 interface BackupFlags {
   image?: string;
@@ -63,7 +63,7 @@ export function summarize(m: Manifest): string {
     `restore point ${m.id} (${m.kind}${m.parent ? ` of ${m.parent}` : ''}) of ${m.resource.id}`,
     `  read ${formatBytes(s.bytesRead)} of ${formatBytes(s.bytesTotal)} in ${(s.durationMs / 1000).toFixed(1)} s (${formatRate(s.bytesRead, s.durationMs)}); zero ${formatBytes(s.bytesZero)}`,
     `  new ${formatBytes(s.bytesNew)} in ${s.chunksNew} chunks, stored ${formatBytes(s.bytesStored)} in ${s.packsWritten} packs; ${s.chunksReused} chunks reused`,
-    `  bottleneck: ${s.bottleneck} (busy ms: read ${s.stages.sourceRead}, processing ${s.stages.processing}, write ${s.stages.targetWrite})`,
+    `  bottleneck: ${s.bottleneck} (busy ms: read ${s.stages.sourceRead}, processing ${s.stages.processing}, write ${s.stages.targetWrite}${s.stages.throttling > 0 ? `, throttling ${s.stages.throttling}` : ''})`,
   ].join('\n');
 }
 
@@ -82,6 +82,7 @@ export function registerBackup(program: Command, globals: () => GlobalOptions): 
       const g = globals();
       if (!o.image === !o.volume) throw new InvalidArgumentError('give exactly one of --image <file> or --volume <id>');
       if (o.volume && !o.volumesDir) throw new InvalidArgumentError('--volume needs --volumes-dir <dir>');
+      const limiter = limiterFor(g);
       const repo = await openRepo(g);
       const resourceId = o.resource ?? (o.image ? basename(o.image) : o.volume!);
       const parent = o.full ? null : await latestPoint(repo, resourceId);
@@ -89,7 +90,7 @@ export function registerBackup(program: Command, globals: () => GlobalOptions): 
       const resource: ResourceRef = { id: resourceId, kind: 'volume', provider: 'local' };
       const view = progressFor(g);
       const m = await withProcessor(repo, g, (processor) =>
-        runBackup({ repo, source, processor, request: { resource, disks: [disk], parent, tags: parseTags(o.tag) }, onProgress: view.listener }),
+        runBackup({ repo, source, processor, request: { resource, disks: [disk], parent, tags: parseTags(o.tag) }, onProgress: view.listener, limiter }),
       )
         .finally(() => view.stop())
         .finally(() => (source instanceof ImageFileSource ? source.close() : undefined));

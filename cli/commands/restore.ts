@@ -5,7 +5,7 @@ import { restoreDisk } from '../../core/engine/restore.ts';
 import { InvalidArgumentError } from '../../core/errors.ts';
 import { formatBytes, formatRate } from '../../core/util/units.ts';
 import { FileVolumeSink } from '../../providers/local/file-volume-sink.ts';
-import { emit, openRepo, progressFor, withProcessor, type GlobalOptions } from '../context.ts';
+import { emit, limiterFor, openRepo, progressFor, withProcessor, type GlobalOptions } from '../context.ts';
 import { latestPoint } from './backup.ts';
 
 export function registerRestore(program: Command, globals: () => GlobalOptions): void {
@@ -18,6 +18,7 @@ export function registerRestore(program: Command, globals: () => GlobalOptions):
     .option('--force', 'overwrite an existing file')
     .action(async (point: string, o: { to: string; disk: string; resource?: string; force?: boolean }) => {
       const g = globals();
+      const limiter = limiterFor(g);
       if (!o.force && (await stat(o.to).then(() => true, () => false))) {
         throw new InvalidArgumentError(`${o.to} exists: choose a new file or pass --force to overwrite it`);
       }
@@ -31,7 +32,7 @@ export function registerRestore(program: Command, globals: () => GlobalOptions):
       const index = await repo.loadIndexForRestore();
       const sink = new FileVolumeSink(o.to);
       const view = progressFor(g);
-      const result = await withProcessor(repo, g, (processor) => restoreDisk({ repo, index, processor, onProgress: view.listener }, manifest, o.disk, sink))
+      const result = await withProcessor(repo, g, (processor) => restoreDisk({ repo, index, processor, onProgress: view.listener, limiter }, manifest, o.disk, sink))
         .finally(() => view.stop())
         .finally(() => sink.close());
       emit(g, { point: manifest.id, disk: o.disk, to: o.to, ...result }, () =>

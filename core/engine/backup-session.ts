@@ -9,6 +9,7 @@ import { markedPacks, SessionLease } from '../repo/markers.ts';
 import { packDataKey } from '../repo/pack.ts';
 import type { Repository } from '../repo/repository.ts';
 import type { SnapshotSource } from '../snapshot/snapshot-source.ts';
+import type { RepositoryLimiter } from '../store/repository-limits.ts';
 import { backupResource, type BackupRequest, type PendingCommit } from './backup.ts';
 import type { BlockProcessor } from './block-processor.ts';
 import { noteReuse } from './disk-backup.ts';
@@ -23,6 +24,8 @@ export interface BackupJob {
   signal?: AbortSignal;
   /** How often the lease is refreshed; must be well under prune's safety margin. Default 5 min. */
   leaseRefreshMs?: number;
+  /** Repository limits shared with the other tasks of this process. */
+  limiter?: RepositoryLimiter;
 }
 
 export async function runBackup(job: BackupJob): Promise<Manifest> {
@@ -33,7 +36,7 @@ export async function runBackup(job: BackupJob): Promise<Manifest> {
     const marked = await markedPacks(repo, { signal });
     const index = await repo.loadIndex({ marked, exclude: true, signal });
     return await backupResource(
-      { repo, index, source: job.source, processor: job.processor, onProgress: job.onProgress, signal, beforeCommit: async (c) => {
+      { repo, index, source: job.source, processor: job.processor, onProgress: job.onProgress, signal, limiter: job.limiter, beforeCommit: async (c) => {
           // A lapsed lease would let a prune delete packs this backup is about to reference.
           if (lease.refreshFailure !== undefined) await lease.refresh({ signal });
           await rescueMarked(repo, marked, c, signal);

@@ -9,6 +9,7 @@ import { backupStream, type StreamToBackUp } from './stream-backup.ts';
 import { PackWriter } from '../repo/pack-writer.ts';
 import type { Repository } from '../repo/repository.ts';
 import type { SnapshotRef, SnapshotSource } from '../snapshot/snapshot-source.ts';
+import type { RepositoryLimiter, RepositoryTask } from '../store/repository-limits.ts';
 import type { BlockProcessor } from './block-processor.ts';
 import { BufferPool } from './buffer-pool.ts';
 import { DiskBackup, noteReuse, type DiskCounters } from './disk-backup.ts';
@@ -47,6 +48,8 @@ export interface BackupContext {
    * to re-check prune markers and copy reused chunks out of packs a concurrent prune marked.
    */
   beforeCommit?: (commit: PendingCommit) => Promise<void>;
+  /** Repository limits shared with the other tasks of this process: a task slot, and pack uploads held to its write share. */
+  limiter?: RepositoryLimiter;
 }
 
 export interface PendingCommit {
@@ -58,15 +61,26 @@ export interface PendingCommit {
 }
 
 export async function backupResource(ctx: BackupContext, req: BackupRequest): Promise<Manifest> {
-  const { repo, processor, signal } = ctx;
-  const clock: Clock = repo.clock;
   const streamsIn = req.streams ?? [];
   if (req.disks.length === 0 && streamsIn.length === 0) throw new InvalidArgumentError(`resource ${req.resource.id}: no disks or streams to back up`);
   const names = new Set([...req.disks.map((d) => d.name), ...streamsIn.map((s) => s.name)]);
   if (names.size !== req.disks.length + streamsIn.length) throw new InvalidArgumentError(`resource ${req.resource.id}: disk and stream names must be unique`);
+  const task = await ctx.limiter?.begin(ctx.signal);
+  try {
+    return await backUp(ctx, req, task);
+  } finally {
+    task?.end();
+  }
+}
+
+async function backUp(ctx: BackupContext, req: BackupRequest, task: RepositoryTask | undefined): Promise<Manifest> {
+  const { repo, processor, signal } = ctx;
+  const clock: Clock = repo.clock;
+  const streamsIn = req.streams ?? [];
   const started = clock.now();
   const timers = newTimers(clock, processor);
-  const packs = new PackWriter(repo, { timer: timers.targetWrite, signal });
+  const store = task?.store(repo.store, { throttling: timers.throttling, write: timers.targetWrite });
+  const packs = new PackWriter(repo, { timer: timers.targetWrite, signal, store });
   const batchBlocks = ctx.batchBlocks ?? 4;
   const pool = new BufferPool(batchBlocks * repo.params.chunking.blockSize, processor.lanes * 3 + 2);
   const counters: DiskCounters = { bytesRead: 0, bytesZero: 0, bytesNew: 0, chunksNew: 0, chunksReused: 0, blocksRead: 0, bytesTotal: 0 };

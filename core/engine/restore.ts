@@ -7,12 +7,13 @@ import type { Manifest } from '../repo/manifest.ts';
 import { packDataKey } from '../repo/pack.ts';
 import type { Repository } from '../repo/repository.ts';
 import type { VolumeSink } from '../snapshot/snapshot-source.ts';
+import type { RepositoryLimiter, RepositoryTask } from '../store/repository-limits.ts';
 import { mapLimit } from '../util/concurrency.ts';
 import type { BlockProcessor } from './block-processor.ts';
 import type { ProgressListener } from './progress.ts';
 import { planReads, type ChunkWant } from './read-plan.ts';
 import { newTimers, stageStats, bottleneck } from './stage-timer.ts';
-import type { StageStats } from '../repo/manifest.ts';
+import type { DiskManifest, StageStats } from '../repo/manifest.ts';
 
 export interface RestoreContext {
   repo: Repository;
@@ -22,6 +23,8 @@ export interface RestoreContext {
   signal?: AbortSignal;
   /** Ranged reads in flight (default 4 per processor lane). */
   readConcurrency?: number;
+  /** Repository limits shared with the other tasks of this process: a task slot, and pack reads held to its read share. */
+  limiter?: RepositoryLimiter;
 }
 
 export interface RestoreResult {
@@ -34,11 +37,21 @@ export interface RestoreResult {
 }
 
 export async function restoreDisk(ctx: RestoreContext, manifest: Manifest, diskName: string, sink: VolumeSink): Promise<RestoreResult> {
-  const { repo, index, processor, signal } = ctx;
   const disk = manifest.disks.find((d) => d.name === diskName);
   if (!disk) throw new InvalidArgumentError(`restore point ${manifest.id} has no disk ${JSON.stringify(diskName)}; it has ${manifest.disks.map((d) => d.name).join(', ')}`);
+  const task = await ctx.limiter?.begin(ctx.signal);
+  try {
+    return await restore(ctx, manifest, disk, sink, task);
+  } finally {
+    task?.end();
+  }
+}
+
+async function restore(ctx: RestoreContext, manifest: Manifest, disk: DiskManifest, sink: VolumeSink, task: RepositoryTask | undefined): Promise<RestoreResult> {
+  const { repo, index, processor, signal } = ctx;
   const started = repo.clock.now();
   const timers = newTimers(repo.clock, processor);
+  const store = task ? task.store(repo.store, { throttling: timers.throttling, read: timers.sourceRead }) : repo.store;
   const keys = new Map<string, Buffer>();
   const keyFor = (salt: Buffer): Buffer => {
     const k = salt.toString('hex');
@@ -64,7 +77,7 @@ export async function restoreDisk(ctx: RestoreContext, manifest: Manifest, diskN
       const reads = planReads(index, wants, { maxSpan: 4 * 1024 * 1024 });
       await mapLimit(reads, ctx.readConcurrency ?? processor.lanes * 3, async (read) => {
         const key = packKey(read.packId);
-        const data = await timers.sourceRead.time(() => repo.store.get(key, { signal, range: { offset: read.offset, length: read.length } }));
+        const data = await timers.sourceRead.time(() => store.get(key, { signal, range: { offset: read.offset, length: read.length } }));
         result.requests++;
         result.bytesRead += data.length;
         const chunks = read.chunks.map((c) => ({ start: c.entry.offset - read.offset, length: c.entry.length, id: c.id, kind: c.entry.kind, flags: c.entry.flags, rawLength: c.entry.rawLength }));

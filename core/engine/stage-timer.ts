@@ -19,6 +19,23 @@ export class BusyTimer {
       if (--this.#active === 0) this.#total += this.#clock.now() - this.#since;
     }
   }
+  /**
+   * Runs fn as a pause inside a time() call: while it runs this call does not keep the stage busy
+   * (e.g. a write held back by a rate limit is throttling, not target write). Outside time(), just runs fn.
+   */
+  async idle<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#active === 0) return fn();
+    if (--this.#active === 0) this.#total += this.#clock.now() - this.#since;
+    try {
+      return await fn();
+    } finally {
+      if (this.#active++ === 0) this.#since = this.#clock.now();
+    }
+  }
+  /** Adds busy time measured elsewhere. */
+  add(ms: number): void {
+    this.#total += ms;
+  }
   get totalMs(): number {
     return this.#total + (this.#active > 0 ? this.#clock.now() - this.#since : 0);
   }

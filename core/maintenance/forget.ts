@@ -3,6 +3,9 @@ import { applyRetention } from '../retention/apply-retention.ts';
 import type { RetentionPolicy } from '../retention/retention-policy.ts';
 import type { Manifest } from '../repo/manifest.ts';
 import type { Repository } from '../repo/repository.ts';
+import { pointKey } from '../repo/layout.ts';
+import { writeMarker } from '../repo/markers.ts';
+import { LockGuard } from './locks.ts';
 
 export interface ForgetOptions {
   dryRun?: boolean;
@@ -37,7 +40,17 @@ export async function forgetPoints(repo: Repository, policy: RetentionPolicy, op
     decisions.push({ resource: group, keep: result.keep.map((k) => ({ id: k.point.id, reasons: k.reasons })), remove: result.remove.map((p) => p.id) });
   }
   if (!options.dryRun) {
-    for (const d of decisions) for (const id of d.remove) await repo.deleteManifest(id, { signal: options.signal });
+    const { signal } = options;
+    // A locked manifest cannot be deleted yet: a marker names the point as forgotten, prune deletes it later.
+    const guard = LockGuard.for(repo, undefined);
+    const stillLocked: string[] = [];
+    for (const d of decisions) {
+      for (const id of d.remove) {
+        if (guard && (await guard.isLocked(pointKey(id), { signal }))) stillLocked.push(id);
+        else await repo.deleteManifest(id, { signal });
+      }
+    }
+    if (stillLocked.length > 0) await writeMarker(repo, [], { signal }, { points: stillLocked });
   }
   return decisions;
 }

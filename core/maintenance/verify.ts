@@ -79,7 +79,8 @@ export async function verifyRepository(repo: Repository, processor: BlockProcess
       bad(packKey(e.pack.id), `chunk ${id.toString('hex')} ends at ${e.offset + e.length} beyond the pack's ${info.size} bytes (truncated)`);
     }
   }
-  const pointIds = (await listAll(repo.store, POINTS_PREFIX, { signal })).map((i) => i.key.slice(POINTS_PREFIX.length));
+  // Without points forgotten in a locked repository (their manifests wait for the lock to lapse).
+  const pointIds = await repo.listPointIds({ signal });
   const manifests: Manifest[] = [];
   for (const id of pointIds) {
     const m = await catchCorrupt(`${POINTS_PREFIX}${id}`, () => repo.readManifest(id, { signal }));

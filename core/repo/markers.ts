@@ -17,12 +17,18 @@ const MarkerSchema = z.strictObject({
   createdAt: z.number(),
   /** Packs no restore point referenced when the marker was written. */
   packs: z.array(z.string().regex(/^[0-9a-f]{32}$/)),
+  /** Locked repositories only: forgotten restore points whose manifests are still locked (hidden from listings). */
+  points: z.array(z.string().regex(/^[0-9A-Za-z._-]+$/)).optional(),
+  /** Locked repositories only: replaced index objects still locked, deleted by a later prune. */
+  indexes: z.array(z.string().regex(/^index\/[0-9a-f]{32}$/)).optional(),
 });
 export type Marker = z.infer<typeof MarkerSchema> & { key: string };
 
-export async function writeMarker(repo: Repository, packs: string[], options: IoOptions = {}): Promise<Marker> {
+export async function writeMarker(repo: Repository, packs: string[], options: IoOptions = {}, held: { points?: string[]; indexes?: string[] } = {}): Promise<Marker> {
   const key = markerKey(`${repo.clock.now()}-${randomName()}`);
-  const body = { createdAt: repo.clock.now(), packs };
+  const body: z.infer<typeof MarkerSchema> = { createdAt: repo.clock.now(), packs };
+  if (held.points?.length) body.points = held.points;
+  if (held.indexes?.length) body.indexes = held.indexes;
   await repo.store.put(key, sealObject(repo.master, 'marker', key, Buffer.from(JSON.stringify(body))), { ...options, kind: 'marker' });
   return { ...body, key };
 }

@@ -1,6 +1,6 @@
 // Appends sealed chunks into packs of the target size and uploads them with bounded concurrency.
 import { randomBytes } from 'node:crypto';
-import type { IoOptions } from '../store/object-store.ts';
+import type { IoOptions, ObjectStore } from '../store/object-store.ts';
 import type { BusyTimer } from '../engine/stage-timer.ts';
 import { Semaphore } from '../util/concurrency.ts';
 import type { SealedChunk } from './block-codec.ts';
@@ -13,6 +13,7 @@ export class PackWriter {
   readonly salt = randomBytes(16);
   readonly key: Buffer;
   readonly #repo: Repository;
+  readonly #store: ObjectStore;
   readonly #uploads: Semaphore;
   readonly #timer: BusyTimer | undefined;
   readonly #options: IoOptions;
@@ -27,8 +28,10 @@ export class PackWriter {
   packsWritten = 0;
   bytesWritten = 0;
 
-  constructor(repo: Repository, options: IoOptions & { uploadConcurrency?: number; timer?: BusyTimer } = {}) {
+  /** `store` overrides repo.store for the pack uploads, e.g. a task's throttled view of it. */
+  constructor(repo: Repository, options: IoOptions & { uploadConcurrency?: number; timer?: BusyTimer; store?: ObjectStore } = {}) {
     this.#repo = repo;
+    this.#store = options.store ?? repo.store;
     this.key = packDataKey(repo.master, this.salt);
     this.#uploads = new Semaphore(options.uploadConcurrency ?? 2);
     this.#timer = options.timer;
@@ -67,7 +70,7 @@ export class PackWriter {
     const ref: PackRef = { id: packId, salt: this.salt };
     const upload = (async () => {
       try {
-        const put = () => this.#repo.store.put(packKey(packId), full, { ...this.#options, kind: 'pack' });
+        const put = () => this.#store.put(packKey(packId), full, { ...this.#options, kind: 'pack' });
         await (this.#timer ? this.#timer.time(put) : put());
         for (const e of entries) this.written.push({ ...e, pack: ref });
         this.packsWritten++;

@@ -10,7 +10,7 @@ import { authenticateConfig, createConfig, parseConfig, serializeConfig, type Re
 import { ChunkIndex, decodeIndex, encodeIndex, type IndexedChunk } from './index-file.ts';
 import { CONFIG_KEY, INDEX_PREFIX, indexKey, KEYS_PREFIX, keyObjectKey, packKey, POINTS_PREFIX, pointKey, randomName } from './layout.ts';
 import { decodeManifest, encodeManifest, type Manifest } from './manifest.ts';
-import { markedPacks } from './markers.ts';
+import { markedPacks, readMarkers } from './markers.ts';
 import { packDataKey } from './pack.ts';
 import { openObject, sealObject } from './sealed-object.ts';
 import { mapLimit } from '../util/concurrency.ts';
@@ -160,9 +160,13 @@ export class Repository {
     return key;
   }
 
+  /** Restore point ids, without points forgotten while their manifests were still locked (named by a marker). */
   async listPointIds(options: IoOptions = {}): Promise<string[]> {
     const infos = await listAll(this.store, POINTS_PREFIX, options);
-    return infos.map((i) => i.key.slice(POINTS_PREFIX.length)).sort();
+    const ids = infos.map((i) => i.key.slice(POINTS_PREFIX.length)).sort();
+    if (!this.store.capabilities.objectLock) return ids;
+    const forgotten = new Set((await readMarkers(this, options)).flatMap((m) => m.points ?? []));
+    return ids.filter((id) => !forgotten.has(id));
   }
 
   async readManifest(id: string, options: IoOptions = {}): Promise<Manifest> {

@@ -2,7 +2,11 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { AbortedError, CloudkeepError, throwIfAborted } from '../errors.ts';
 import {
+  isObjectLocker,
   ObjectNotFoundError,
+  UnsupportedOperationError,
+  type ObjectLocker,
+  type ObjectRetention,
   type GetOptions,
   type IoOptions,
   type ObjectInfo,
@@ -56,7 +60,7 @@ export async function abortableSleep(ms: number, signal?: AbortSignal): Promise<
   }
 }
 
-export class RetryingObjectStore implements ObjectStore {
+export class RetryingObjectStore implements ObjectStore, ObjectLocker {
   readonly inner: ObjectStore;
   private readonly maxAttempts: number;
   private readonly baseDelayMs: number;
@@ -101,6 +105,23 @@ export class RetryingObjectStore implements ObjectStore {
   delete(key: string, options?: IoOptions): Promise<void> {
     // Safe to repeat: deleting a missing key succeeds.
     return this.retry('delete', key, options?.signal, () => this.inner.delete(key, options));
+  }
+
+  /** Passes the ObjectLocker role through; UnsupportedOperationError when the inner store has none. */
+  retention(key: string, options?: IoOptions): Promise<ObjectRetention> {
+    const inner = this.locker('retention');
+    return this.retry('retention', key, options?.signal, () => inner.retention(key, options));
+  }
+
+  extendRetention(key: string, until: number, options?: IoOptions): Promise<void> {
+    // Safe to repeat: setting the same date again changes nothing.
+    const inner = this.locker('extendRetention');
+    return this.retry('extendRetention', key, options?.signal, () => inner.extendRetention(key, until, options));
+  }
+
+  private locker(op: string): ObjectLocker {
+    if (!isObjectLocker(this.inner)) throw new UnsupportedOperationError(`${op}: ${this.inner.description} cannot read or extend object locks`);
+    return this.inner;
   }
 
   /**

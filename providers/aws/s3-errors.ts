@@ -2,7 +2,7 @@
 import { AbortedError, CloudkeepError } from '../../core/errors.ts';
 import { ObjectNotFoundError, StoreError } from '../../core/store/object-store.ts';
 
-export type S3Op = 'put' | 'get' | 'stat' | 'list' | 'delete' | 'deleteMany';
+export type S3Op = 'put' | 'get' | 'stat' | 'list' | 'delete' | 'deleteMany' | 'extendRetention';
 
 export interface S3ErrorContext {
   op: S3Op;

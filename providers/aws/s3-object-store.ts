@@ -6,6 +6,7 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  PutObjectRetentionCommand,
   S3Client,
   type PutObjectCommandInput,
   type StorageClass,
@@ -15,10 +16,13 @@ import { throwIfAborted } from '../../core/errors.ts';
 import {
   assertValidKey,
   StoreError,
+  UnsupportedOperationError,
   type GetOptions,
   type IoOptions,
   type ObjectInfo,
   type ObjectKind,
+  type ObjectLocker,
+  type ObjectRetention,
   type ObjectStore,
   type PutOptions,
   type StoreCapabilities,
@@ -45,7 +49,7 @@ export type { S3ObjectStoreOptions, ObjectLockOptions } from './s3-options.ts';
 export const DELETE_BATCH = 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export class S3ObjectStore implements ObjectStore {
+export class S3ObjectStore implements ObjectStore, ObjectLocker {
   readonly bucket: string;
   /** The key prefix without a trailing '/', '' for the bucket root. */
   readonly prefix: string;
@@ -97,7 +101,8 @@ export class S3ObjectStore implements ObjectStore {
     };
     const storageClass = options.kind === undefined ? undefined : this.#storageClasses[options.kind];
     if (storageClass !== undefined) input.StorageClass = storageClass as StorageClass;
-    if (this.#objectLock !== undefined) {
+    // Markers and leases are bookkeeping that prune and backups must delete on time: never locked.
+    if (this.#objectLock !== undefined && options.kind !== 'marker') {
       input.ObjectLockMode = this.#objectLock.mode;
       input.ObjectLockRetainUntilDate = new Date(this.#clock.now() + this.#objectLock.days * DAY_MS);
     }
@@ -147,6 +152,25 @@ export class S3ObjectStore implements ObjectStore {
     const command = new HeadObjectCommand({ Bucket: this.bucket, Key: objectKey });
     const out = await this.#call('stat', key, options.signal, () => this.#client.send(command, { abortSignal: options.signal }));
     return { key, size: out.ContentLength ?? 0, lastModified: wholeSeconds(out.LastModified) };
+  }
+
+  /** The object's Object Lock retain-until date (HeadObject), null when it has none. */
+  async retention(key: string, options: IoOptions = {}): Promise<ObjectRetention> {
+    const objectKey = this.#objectKey(key);
+    throwIfAborted(options.signal);
+    const command = new HeadObjectCommand({ Bucket: this.bucket, Key: objectKey });
+    const out = await this.#call('stat', key, options.signal, () => this.#client.send(command, { abortSignal: options.signal }));
+    return { retainUntil: out.ObjectLockRetainUntilDate === undefined ? null : out.ObjectLockRetainUntilDate.getTime() };
+  }
+
+  /** PutObjectRetention in the configured mode; S3 refuses to shorten a COMPLIANCE date. */
+  async extendRetention(key: string, until: number, options: IoOptions = {}): Promise<void> {
+    const lock = this.#objectLock;
+    if (lock === undefined) throw new UnsupportedOperationError(`extend the lock of ${key}: ${this.description} has no Object Lock configured`);
+    const objectKey = this.#objectKey(key);
+    throwIfAborted(options.signal);
+    const command = new PutObjectRetentionCommand({ Bucket: this.bucket, Key: objectKey, Retention: { Mode: lock.mode, RetainUntilDate: new Date(until) } });
+    await this.#call('extendRetention', key, options.signal, () => this.#client.send(command, { abortSignal: options.signal }));
   }
 
   async *list(prefix: string, options: IoOptions = {}): AsyncIterable<ObjectInfo> {

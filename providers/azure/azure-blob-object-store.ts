@@ -8,10 +8,13 @@ import { InvalidArgumentError, throwIfAborted } from '../../core/errors.ts';
 import {
   assertValidKey,
   StoreError,
+  UnsupportedOperationError,
   type GetOptions,
   type IoOptions,
   type ObjectInfo,
   type ObjectKind,
+  type ObjectLocker,
+  type ObjectRetention,
   type ObjectStore,
   type PutOptions,
   type StoreCapabilities,
@@ -58,7 +61,7 @@ const MiB = 1024 * 1024;
 const DAY_MS = 24 * 60 * 60 * 1000;
 const TIERS = new Set(['Hot', 'Cool', 'Cold', 'Archive']);
 
-export class AzureBlobObjectStore implements ObjectStore {
+export class AzureBlobObjectStore implements ObjectStore, ObjectLocker {
   readonly description: string;
   readonly capabilities: StoreCapabilities;
   /** Holds the credential (a shared key shows in util.inspect): never log it; log the store, which redacts. */
@@ -97,7 +100,7 @@ export class AzureBlobObjectStore implements ObjectStore {
     const { signal } = options;
     const client = this.container.getBlockBlobClient(this.blobName(key));
     throwIfAborted(signal);
-    const common = { abortSignal: signal, tier: options.kind === undefined ? undefined : this.accessTiers[options.kind], immutabilityPolicy: this.immutabilityPolicy() };
+    const common = { abortSignal: signal, tier: options.kind === undefined ? undefined : this.accessTiers[options.kind], immutabilityPolicy: options.kind === 'marker' ? undefined : this.immutabilityPolicy() };
     try {
       if (data.byteLength <= this.maxSinglePutBytes) {
         // One Put Blob: atomic, and the service rejects the body if it does not match the MD5.
@@ -154,6 +157,29 @@ export class AzureBlobObjectStore implements ObjectStore {
     }
   }
 
+  /** The blob's immutability expiry (Get Blob Properties), null when it has none. */
+  async retention(key: string, options: IoOptions = {}): Promise<ObjectRetention> {
+    const client = this.container.getBlobClient(this.blobName(key));
+    throwIfAborted(options.signal);
+    try {
+      const props = await client.getProperties({ abortSignal: options.signal });
+      return { retainUntil: props.immutabilityPolicyExpiresOn?.getTime() ?? null };
+    } catch (err) {
+      throw this.translate(err, 'stat', key, options.signal);
+    }
+  }
+
+  /** Set Blob Immutability Policy with the configured mode; a Locked policy can only be extended. */  async extendRetention(key: string, until: number, options: IoOptions = {}): Promise<void> {
+    if (this.immutability === undefined) throw new UnsupportedOperationError(`extend the lock of ${key}: ${this.description} has no immutability configured`);
+    const client = this.container.getBlobClient(this.blobName(key));
+    throwIfAborted(options.signal);
+    try {
+      await client.setImmutabilityPolicy({ expiriesOn: new Date(until), policyMode: this.immutability.mode }, { abortSignal: options.signal });
+    } catch (err) {
+      throw this.translate(err, 'extendRetention', key, options.signal);
+    }
+  }
+
   async *list(prefix: string, options: IoOptions = {}): AsyncIterable<ObjectInfo> {
     const { signal } = options;
     throwIfAborted(signal);
@@ -187,7 +213,7 @@ export class AzureBlobObjectStore implements ObjectStore {
     }
   }
 
-  /** Logs and JSON show the location only: the client holds the credential. */
+  // Logs and JSON show the location only: the client holds the credential.
   toJSON(): { description: string; capabilities: StoreCapabilities } {
     return { description: this.description, capabilities: this.capabilities };
   }
