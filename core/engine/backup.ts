@@ -4,7 +4,7 @@ import { InvalidArgumentError, throwIfAborted } from '../errors.ts';
 import { chunkId, CHUNK_KIND, sealChunk } from '../repo/block-codec.ts';
 import type { ChunkIndex } from '../repo/index-file.ts';
 import { newPointId } from '../repo/layout.ts';
-import type { BackupStats, DiskManifest, Manifest, ResourceRef, StreamManifest } from '../repo/manifest.ts';
+import { chainGroup, type BackupStats, type DiskManifest, type Manifest, type ResourceRef, type StreamManifest } from '../repo/manifest.ts';
 import { backupStream, type StreamToBackUp } from './stream-backup.ts';
 import { PackWriter } from '../repo/pack-writer.ts';
 import type { Repository } from '../repo/repository.ts';
@@ -80,7 +80,7 @@ async function backUp(ctx: BackupContext, req: BackupRequest, task: RepositoryTa
   const started = clock.now();
   const timers = newTimers(clock, processor);
   const store = task?.store(repo.store, { throttling: timers.throttling, write: timers.targetWrite });
-  const packs = new PackWriter(repo, { timer: timers.targetWrite, signal, store });
+  const packs = new PackWriter(repo, { timer: timers.targetWrite, signal, store, placement: { group: chainGroup(req.resource), role: req.parent ? 'incremental' : 'full' } });
   const batchBlocks = ctx.batchBlocks ?? 4;
   const pool = new BufferPool(batchBlocks * repo.params.chunking.blockSize, processor.lanes * 3 + 2);
   const counters: DiskCounters = { bytesRead: 0, bytesZero: 0, bytesNew: 0, chunksNew: 0, chunksReused: 0, blocksRead: 0, bytesTotal: 0 };

@@ -1,7 +1,7 @@
 // Forget: apply a retention policy to each resource's restore points and delete the manifests it drops.
 import { applyRetention } from '../retention/apply-retention.ts';
 import type { RetentionPolicy } from '../retention/retention-policy.ts';
-import type { Manifest } from '../repo/manifest.ts';
+import { chainGroup, type Manifest } from '../repo/manifest.ts';
 import type { Repository } from '../repo/repository.ts';
 import { pointKey } from '../repo/layout.ts';
 import { writeMarker } from '../repo/markers.ts';
@@ -23,7 +23,7 @@ export interface ForgetDecision {
 
 /** The group a restore point's retention is counted in: one resource of one account. */
 export function resourceGroup(m: Manifest): string {
-  return [m.resource.provider, m.resource.account ?? '', m.resource.region ?? '', m.resource.id].join('/');
+  return chainGroup(m.resource);
 }
 
 export async function forgetPoints(repo: Repository, policy: RetentionPolicy, options: ForgetOptions = {}): Promise<ForgetDecision[]> {

@@ -77,6 +77,11 @@ export const ManifestSchema = z.strictObject({
 });
 export type Manifest = z.infer<typeof ManifestSchema>;
 
+/** A chain's identity: one resource of one account; retention and placement work per chain. */
+export function chainGroup(resource: ResourceRef): string {
+  return [resource.provider, resource.account ?? '', resource.region ?? '', resource.id].join('/');
+}
+
 export function encodeManifest(m: Manifest): Buffer {
   return Buffer.from(JSON.stringify(ManifestSchema.parse(m)));
 }

@@ -1,6 +1,6 @@
 // Appends sealed chunks into packs of the target size and uploads them with bounded concurrency.
 import { randomBytes } from 'node:crypto';
-import type { IoOptions, ObjectStore } from '../store/object-store.ts';
+import type { IoOptions, ObjectStore, PlacementHint, PutOptions } from '../store/object-store.ts';
 import type { BusyTimer } from '../engine/stage-timer.ts';
 import { Semaphore } from '../util/concurrency.ts';
 import type { SealedChunk } from './block-codec.ts';
@@ -16,7 +16,7 @@ export class PackWriter {
   readonly #store: ObjectStore;
   readonly #uploads: Semaphore;
   readonly #timer: BusyTimer | undefined;
-  readonly #options: IoOptions;
+  readonly #options: PutOptions;
   readonly #pending = new Set<Promise<void>>();
   #buffer: Buffer | null = null;
   /** Pack buffers back from finished uploads, reused: fresh 32 MiB buffers cost page faults and GC. */
@@ -29,13 +29,13 @@ export class PackWriter {
   bytesWritten = 0;
 
   /** `store` overrides repo.store for the pack uploads, e.g. a task's throttled view of it. */
-  constructor(repo: Repository, options: IoOptions & { uploadConcurrency?: number; timer?: BusyTimer; store?: ObjectStore } = {}) {
+  constructor(repo: Repository, options: IoOptions & { uploadConcurrency?: number; timer?: BusyTimer; store?: ObjectStore; placement?: PlacementHint } = {}) {
     this.#repo = repo;
     this.#store = options.store ?? repo.store;
     this.key = packDataKey(repo.master, this.salt);
     this.#uploads = new Semaphore(options.uploadConcurrency ?? 2);
     this.#timer = options.timer;
-    this.#options = { signal: options.signal };
+    this.#options = { signal: options.signal, placement: options.placement };
   }
 
   /** Adds a chunk; waits when too many packs are uploading (back-pressure bounds memory). */

@@ -39,6 +39,27 @@ describe('scale-out placement', () => {
     assert.notEqual(p1, p2, 'performance placed the full and the incremental on one extent');
   });
 
+  it('puts a chain\'s full and incremental packs on different extents with the performance policy', async () => {
+    const ex = extents(2);
+    const store = new ScaleOutObjectStore({ extents: ex, policy: 'performance' });
+    const ctx = await makeRepo({ store });
+    const source = new BufferSnapshotSource(64 * 1024);
+    const day1 = mixedImage('perf', 1024 * 1024);
+    const s1 = source.snapshot('v', day1);
+    const resource = { id: 'v', kind: 'volume' as const, provider: 'test' };
+    const full = await backupResource({ repo: ctx.repo, index: await ctx.repo.loadIndex(), source, processor: ctx.processor }, { resource, disks: [{ name: 'root', snapshot: s1 }] });
+    const afterFull = await Promise.all(ex.map(packsOn));
+    const day2 = Buffer.from(day1);
+    mixedImage('perf-2', 64 * 1024).copy(day2, 128 * 1024);
+    const s2 = source.snapshot('v', day2, s1.snapshotId, [2]);
+    await backupResource({ repo: ctx.repo, index: await ctx.repo.loadIndex(), source, processor: ctx.processor }, { resource, parent: full, disks: [{ name: 'root', snapshot: s2, baseSnapshot: s1 }] });
+    const afterIncr = await Promise.all(ex.map(packsOn));
+    const fullOn = afterFull.findIndex((n) => n > 0);
+    assert.equal(afterFull.filter((n) => n > 0).length, 1, `full spread over extents: ${afterFull}`);
+    assert.equal(afterIncr[fullOn], afterFull[fullOn], 'the incremental wrote to the full\'s extent');
+    assert.ok(afterIncr[1 - fullOn] > 0, 'the incremental wrote nothing to the other extent');
+  });
+
   it('never places new data on an extent in maintenance or without room', async () => {
     const ex = extents(3);
     ex[1].maintenance = true;
