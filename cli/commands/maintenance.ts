@@ -8,6 +8,7 @@ import { formatBytes } from '../../core/util/units.ts';
 import { emit, openRepo, type GlobalOptions } from '../context.ts';
 import type { Repository } from '../../core/repo/repository.ts';
 import { InvalidArgumentError } from '../../core/errors.ts';
+import { isObjectLocker } from '../../core/store/object-store.ts';
 
 const KEEP_FLAGS = ['keepLast', 'keepHourly', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly'] as const;
 
@@ -31,7 +32,9 @@ const MIN_MARGIN_MS = 60 * 60 * 1000;
 async function prune(repo: Repository, o: { safetyMargin: string; dryRun?: boolean }) {
   const margin = parseDuration(o.safetyMargin);
   if (margin < MIN_MARGIN_MS) throw new InvalidArgumentError(`--safety-margin ${o.safetyMargin}: expected at least 1h (running backups refresh their lease every 5 minutes)`);
-  return pruneRepository(repo, { safetyMarginMs: margin, dryRun: o.dryRun });
+  // An immutable repository (S3 lock=, Azure immutable=): prune also extends the locks retained points need.
+  const days = isObjectLocker(repo.store) ? repo.store.lockDays : undefined;
+  return pruneRepository(repo, { safetyMarginMs: margin, dryRun: o.dryRun, lock: days ? { days } : undefined });
 }
 
 export function registerMaintenance(program: Command, globals: () => GlobalOptions): void {

@@ -94,6 +94,8 @@ export interface ObjectRetention {
  * implement it; a locked repository then fails with UnsupportedOperationError (requireObjectLocker).
  */
 export interface ObjectLocker {
+  /** The lock period new objects get, in days, when the store is configured to lock; prune extends by it. */
+  readonly lockDays?: number;
   /** Throws ObjectNotFoundError when absent. */
   retention(key: string, options?: IoOptions): Promise<ObjectRetention>;
   /** Sets the retain-until date to `until` (ms), in the store's configured lock mode. */

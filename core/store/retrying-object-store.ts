@@ -107,6 +107,10 @@ export class RetryingObjectStore implements ObjectStore, ObjectLocker {
     return this.retry('delete', key, options?.signal, () => this.inner.delete(key, options));
   }
 
+  get lockDays(): number | undefined {
+    return isObjectLocker(this.inner) ? this.inner.lockDays : undefined;
+  }
+
   /** Passes the ObjectLocker role through; UnsupportedOperationError when the inner store has none. */
   retention(key: string, options?: IoOptions): Promise<ObjectRetention> {
     const inner = this.locker('retention');

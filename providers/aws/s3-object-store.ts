@@ -60,6 +60,7 @@ export class S3ObjectStore implements ObjectStore, ObjectLocker {
   readonly #root: string;
   readonly #storageClasses: Partial<Record<ObjectKind, string>>;
   readonly #objectLock: ObjectLockOptions | undefined;
+  readonly lockDays: number | undefined;
   readonly #clock: Clock;
 
   constructor(options: S3ObjectStoreOptions) {
@@ -75,6 +76,7 @@ export class S3ObjectStore implements ObjectStore, ObjectLocker {
     this.description = `s3://${this.bucket}${this.prefix === '' ? '' : `/${this.prefix}`}`;
     // Conditional writes exist on S3, but the core never relies on them, so this adapter does not offer them.
     this.capabilities = { conditionalWrites: false, objectLock: this.#objectLock !== undefined, storageTiers: true };
+    this.lockDays = this.#objectLock?.days;
   }
 
   /** The client in use, e.g. to add a request-counting middleware in tests. */

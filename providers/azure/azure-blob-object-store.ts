@@ -71,6 +71,7 @@ export class AzureBlobObjectStore implements ObjectStore, ObjectLocker {
   private readonly ctx: AzureErrorContext;
   private readonly accessTiers: Partial<Record<ObjectKind, AzureAccessTier>>;
   private readonly immutability: AzureImmutability | undefined;
+  readonly lockDays: number | undefined;
   private readonly clock: Clock;
   private readonly maxSinglePutBytes: number;
   private readonly blockSize: number;
@@ -88,6 +89,7 @@ export class AzureBlobObjectStore implements ObjectStore, ObjectLocker {
       if (!TIERS.has(tier)) throw new InvalidArgumentError(`access tier ${JSON.stringify(tier)} for ${kind} objects: expected Hot, Cool, Cold or Archive`);
     }
     this.immutability = options.immutability;
+    this.lockDays = options.immutability?.days;
     if (this.immutability !== undefined) validateImmutability(this.immutability);
     this.capabilities = { conditionalWrites: false, objectLock: this.immutability !== undefined, storageTiers: true };
     this.clock = options.clock ?? systemClock;
