@@ -7,6 +7,7 @@ import { registerDemo } from './commands/demo.ts';
 import { registerMaintenance } from './commands/maintenance.ts';
 import { registerRepo } from './commands/repo.ts';
 import { registerRestore } from './commands/restore.ts';
+import { registerPolicy } from './commands/policy.ts';
 
 export function buildProgram(): Command {
   const program = new Command('cloudkeep')
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerRestore(program, globals);
   registerMaintenance(program, globals);
   registerDemo(program, globals);
+  registerPolicy(program, globals);
   for (const c of program.commands) c.exitOverride();
   return program;
 }
