@@ -29,6 +29,7 @@ export async function evacuateExtent(store: ScaleOutObjectStore, extentId: strin
     if (targets.length === 0) throw new StoreError(`no other extent can take pack ${info.key}`, info.key);
     const target = store.extents[targets[0]];
     await target.store.put(info.key, data, { signal, kind: 'pack' });
+    await target.store.flush?.({ signal });
     const copied = await target.store.stat(info.key, { signal });
     if (copied.size !== data.length) throw new StoreError(`copy of ${info.key} on extent ${target.id} has ${copied.size} bytes, expected ${data.length}; the original is kept`, info.key);
     await source.store.delete(info.key, { signal });

@@ -180,6 +180,11 @@ export class FaultyObjectStore implements ObjectStore {
     this.assertAlive('list', prefix);
   }
 
+  async flush(options?: IoOptions): Promise<void> {
+    this.assertAlive('flush', '');
+    await this.inner.flush?.(options);
+  }
+
   async delete(key: string, options?: IoOptions): Promise<void> {
     this.counts.deletes++;
     this.assertAlive('delete', key);

@@ -9,6 +9,10 @@
 // - list(prefix) returns every object whose key starts with prefix, each once, in any order.
 // - delete(key) of a missing key succeeds (idempotent).
 // - lastModified comes from the store, not from the writer's clock.
+// - Durability: a put of any kind but 'pack' resolves only once it and every earlier put are
+//   durable. A 'pack' put may become durable later, at the next such put or flush(): packs are
+//   never referenced before an index (a non-pack put) names them, so commits stay crash-safe while
+//   a local disk need not wait for each pack.
 import { CloudkeepError, type CloudkeepErrorOptions } from '../errors.ts';
 
 export interface ObjectInfo {
@@ -77,6 +81,8 @@ export interface ObjectDeleter {
 }
 
 export interface ObjectStore extends ObjectReader, ObjectLister, ObjectWriter, ObjectDeleter {
+  /** Makes every earlier put durable (stores that defer pack durability implement it). */
+  flush?(options?: IoOptions): Promise<void>;
   /** A short description for messages, e.g. "file:///var/backups/repo". Never holds secrets. */
   readonly description: string;
   readonly capabilities: StoreCapabilities;
@@ -113,11 +119,58 @@ export function requireObjectLocker(store: ObjectStore, why: string): ObjectStor
   return store;
 }
 
+/** Where one object sits among the store's storage tiers. */
+export interface TierState {
+  /** The store's own name of the tier or class, e.g. STANDARD, GLACIER, Hot, Archive. */
+  tier: string;
+  /** A get fails with ObjectArchivedError until the object is rehydrated. */
+  archived: boolean;
+  /** A rehydration is under way (the object is still archived). */
+  rehydrating: boolean;
+  /** Days the store charges for at least, even when the object is deleted or moved earlier; 0 for none. */
+  minimumDurationDays: number;
+}
+
+export type RehydratePriority = 'standard' | 'bulk' | 'expedited';
+
+export interface RehydrateOptions extends IoOptions {
+  /** How long a temporary readable copy stays (S3); stores that move the object itself ignore it. */
+  days: number;
+  priority: RehydratePriority;
+}
+
+/**
+ * Optional role of stores with storageTiers: read an object's tier and ask for an archived one to be
+ * made readable (rehydrated). Rehydration takes hours; callers poll tierOf until archived is false.
+ */
+export interface ObjectTiering {
+  /** Throws ObjectNotFoundError when absent. */
+  tierOf(key: string, options?: IoOptions): Promise<TierState>;
+  /** Starts a rehydration; succeeds when one is already under way or the object is not archived. */
+  requestRehydrate(key: string, options: RehydrateOptions): Promise<void>;
+}
+
+/** True for stores that implement ObjectTiering and declare storageTiers (wrappers pass the flag through). */
+export function isObjectTiering(store: object): store is ObjectTiering {
+  const s = store as Partial<ObjectTiering> & { capabilities?: Partial<StoreCapabilities> };
+  return typeof s.tierOf === 'function' && typeof s.requestRehydrate === 'function' && s.capabilities?.storageTiers !== false;
+}
+
 export class ObjectNotFoundError extends CloudkeepError {
   readonly key: string;
   constructor(key: string, options: CloudkeepErrorOptions = {}) {
     super(`object not found: ${key}`, { ...options, retryable: false });
     this.name = 'ObjectNotFoundError';
+    this.key = key;
+  }
+}
+
+/** A get of an archived object that has not been rehydrated: no retry helps, a rehydration does. */
+export class ObjectArchivedError extends CloudkeepError {
+  readonly key: string;
+  constructor(key: string, where: string, options: CloudkeepErrorOptions = {}) {
+    super(`${key} in ${where} is archived and must be rehydrated before it can be read`, { ...options, retryable: false });
+    this.name = 'ObjectArchivedError';
     this.key = key;
   }
 }

@@ -3,10 +3,14 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { AbortedError, CloudkeepError, throwIfAborted } from '../errors.ts';
 import {
   isObjectLocker,
+  isObjectTiering,
   ObjectNotFoundError,
   UnsupportedOperationError,
   type ObjectLocker,
   type ObjectRetention,
+  type ObjectTiering,
+  type RehydrateOptions,
+  type TierState,
   type GetOptions,
   type IoOptions,
   type ObjectInfo,
@@ -60,7 +64,7 @@ export async function abortableSleep(ms: number, signal?: AbortSignal): Promise<
   }
 }
 
-export class RetryingObjectStore implements ObjectStore, ObjectLocker {
+export class RetryingObjectStore implements ObjectStore, ObjectLocker, ObjectTiering {
   readonly inner: ObjectStore;
   private readonly maxAttempts: number;
   private readonly baseDelayMs: number;
@@ -86,7 +90,9 @@ export class RetryingObjectStore implements ObjectStore, ObjectLocker {
     return this.inner.description;
   }
   get capabilities(): StoreCapabilities {
-    return this.inner.capabilities;
+    const caps = this.inner.capabilities;
+    // storageTiers only with the ObjectTiering role behind it, so isObjectTiering(this) tells the truth.
+    return caps.storageTiers && !isObjectTiering(this.inner) ? { ...caps, storageTiers: false } : caps;
   }
 
   put(key: string, data: Uint8Array, options?: PutOptions): Promise<void> {
@@ -100,6 +106,11 @@ export class RetryingObjectStore implements ObjectStore, ObjectLocker {
 
   stat(key: string, options?: IoOptions): Promise<ObjectInfo> {
     return this.retry('stat', key, options?.signal, () => this.inner.stat(key, options));
+  }
+
+  async flush(options?: IoOptions): Promise<void> {
+    const inner = this.inner;
+    if (inner.flush) await this.retry('flush', '', options?.signal, () => inner.flush!(options));
   }
 
   delete(key: string, options?: IoOptions): Promise<void> {
@@ -121,6 +132,23 @@ export class RetryingObjectStore implements ObjectStore, ObjectLocker {
     // Safe to repeat: setting the same date again changes nothing.
     const inner = this.locker('extendRetention');
     return this.retry('extendRetention', key, options?.signal, () => inner.extendRetention(key, until, options));
+  }
+
+  /** Passes the ObjectTiering role through; UnsupportedOperationError when the inner store has none. */
+  tierOf(key: string, options?: IoOptions): Promise<TierState> {
+    const inner = this.tiering('tierOf');
+    return this.retry('tierOf', key, options?.signal, () => inner.tierOf(key, options));
+  }
+
+  requestRehydrate(key: string, options: RehydrateOptions): Promise<void> {
+    // Safe to repeat: a request for an object already rehydrating succeeds.
+    const inner = this.tiering('requestRehydrate');
+    return this.retry('requestRehydrate', key, options.signal, () => inner.requestRehydrate(key, options));
+  }
+
+  private tiering(op: string): ObjectTiering {
+    if (!isObjectTiering(this.inner)) throw new UnsupportedOperationError(`${op}: ${this.inner.description} has no storage tiers`);
+    return this.inner;
   }
 
   private locker(op: string): ObjectLocker {

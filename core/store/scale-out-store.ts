@@ -98,8 +98,17 @@ export class ScaleOutObjectStore implements ObjectStore {
     return [preferred, ...rest];
   }
 
+  /** Makes every earlier put durable on every extent. */
+  async flush(options: IoOptions = {}): Promise<void> {
+    for (const e of this.#extents) await e.store.flush?.(options);
+  }
+
   async put(key: string, data: Uint8Array, options: PutOptions = {}): Promise<void> {
-    if (!this.#isPack(key)) return this.#extents[0].store.put(key, data, options);
+    if (!this.#isPack(key)) {
+      // Metadata may name packs on any extent: those must be durable first.
+      await this.flush(options);
+      return this.#extents[0].store.put(key, data, options);
+    }
     await this.#learn(options);
     let lastError: unknown = undefined;
     for (const i of this.placementOrder(options.placement, key, data.length)) {

@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CloudkeepError, throwIfAborted } from '../../core/errors.ts';
 import { syncDirectory } from './image-files.ts';
+import { mapLimit } from '../../core/util/concurrency.ts';
 import {
   assertValidKey,
   ObjectNotFoundError,
@@ -30,9 +31,40 @@ export class FileObjectStore implements ObjectStore {
   readonly description: string;
   readonly capabilities: StoreCapabilities = { conditionalWrites: false, objectLock: false, storageTiers: false };
 
+  /** Packs renamed into place but not yet fsynced, and their directories (see flush). */
+  readonly #pendingFiles = new Set<string>();
+  readonly #pendingDirs = new Set<string>();
+
   constructor(root: string) {
     this.root = resolve(root);
     this.description = pathToFileURL(this.root).href;
+  }
+
+  /** Fsyncs every pack written since the last flush, then their directories. */
+  async flush(options: IoOptions = {}): Promise<void> {
+    const files = [...this.#pendingFiles];
+    const dirs = [...this.#pendingDirs];
+    this.#pendingFiles.clear();
+    this.#pendingDirs.clear();
+    try {
+      await mapLimit(files, 8, async (path) => {
+        throwIfAborted(options.signal);
+        let handle: FileHandle | undefined;
+        try {
+          handle = await open(path, 'r');
+          await handle.sync();
+        } catch (err) {
+          if (!NOT_FOUND_CODES.has(codeOf(err) ?? '')) throw err; // deleted since: nothing to make durable
+        } finally {
+          await handle?.close().catch(() => {});
+        }
+      });
+      for (const dir of dirs) await syncDirectory(dir).catch((err: unknown) => (NOT_FOUND_CODES.has(codeOf(err) ?? '') ? undefined : Promise.reject(err)));
+    } catch (err) {
+      for (const f of files) this.#pendingFiles.add(f);
+      for (const d of dirs) this.#pendingDirs.add(d);
+      throw this.translate(err, 'flush', '');
+    }
   }
 
   async put(key: string, data: Uint8Array, options: PutOptions = {}): Promise<void> {
@@ -40,6 +72,9 @@ export class FileObjectStore implements ObjectStore {
     const target = this.pathOf(key);
     const dir = dirname(target);
     const temp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    // Packs are made durable in batches (flush); anything else first makes every earlier put durable.
+    const deferred = options.kind === 'pack';
+    if (!deferred) await this.flush({ signal });
     let handle: FileHandle | undefined;
     try {
       // A concurrent delete may prune directories between our mkdir and the temp file pinning them; remake them.
@@ -56,7 +91,7 @@ export class FileObjectStore implements ObjectStore {
       throwIfAborted(signal);
       await handle.writeFile(data);
       throwIfAborted(signal);
-      await handle.sync();
+      if (!deferred) await handle.sync();
       await handle.close();
       handle = undefined;
       throwIfAborted(signal);
@@ -65,6 +100,11 @@ export class FileObjectStore implements ObjectStore {
       await handle?.close().catch(() => {});
       await unlink(temp).catch(() => {});
       throw this.translate(err, 'put', key);
+    }
+    if (deferred) {
+      this.#pendingFiles.add(target);
+      this.#pendingDirs.add(dir);
+      return;
     }
     // The object is visible now; cancelling here would report failure for a completed put.
     await syncDirectory(dir).catch((err: unknown) => {

@@ -121,4 +121,26 @@ describe('FileObjectStore', () => {
     const missingOnPut = fsErrorToStoreError(fsError('ENOENT'), 'put', 'k', 'file:///r');
     assert.ok(missingOnPut instanceof StoreError && !(missingOnPut instanceof ObjectNotFoundError));
   });
+  it('defers pack durability to the next flush or non-pack put, and a flush survives deleted packs', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'ck-flush-'));
+    try {
+      const store = new FileObjectStore(root);
+      const calls: string[] = [];
+      const flush = store.flush.bind(store);
+      store.flush = async (o) => {
+        calls.push('flush');
+        await flush(o);
+      };
+      await store.put('packs/aa/p1', Buffer.from('one'), { kind: 'pack' });
+      await store.put('packs/aa/p2', Buffer.from('two'), { kind: 'pack' });
+      assert.deepEqual(calls, [], 'a pack put must not wait for durability');
+      await store.delete('packs/aa/p2');
+      await store.put('index/i1', Buffer.from('idx'), { kind: 'index' });
+      assert.deepEqual(calls, ['flush'], 'a non-pack put must first make earlier packs durable');
+      assert.equal((await store.get('packs/aa/p1')).toString(), 'one');
+      await store.flush();
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
 });
