@@ -15,6 +15,7 @@ const ConfigSchema = z.strictObject({
         url: z.string().min(1),
         maintenance: z.boolean().optional(),
         capacity: z.string().optional(),
+        maxTasks: z.number().int().positive().optional(),
       }),
     )
     .min(1),
@@ -33,7 +34,7 @@ export async function scaleOutFromFile(path: string, open: (url: string) => Prom
   const extents = [];
   for (const e of parsed.data.extents) {
     if (e.url.startsWith('scaleout:')) throw new InvalidArgumentError(`extent ${e.id}: a scale-out extent cannot itself be a scale-out repository`);
-    extents.push({ id: e.id, store: await open(e.url), maintenance: e.maintenance, capacityBytes: e.capacity ? parseSize(e.capacity, `extent ${e.id} capacity`) : undefined });
+    extents.push({ id: e.id, store: await open(e.url), maintenance: e.maintenance, capacityBytes: e.capacity ? parseSize(e.capacity, `extent ${e.id} capacity`) : undefined, maxTasks: e.maxTasks });
   }
   return new ScaleOutObjectStore({ extents, policy: parsed.data.policy });
 }

@@ -7,7 +7,7 @@
 // performance puts full and incremental restore points on different extents; within a policy the
 // choice falls to extents with room and then to the least busy one.
 import { createHash } from 'node:crypto';
-import { InvalidArgumentError } from '../errors.ts';
+import { InvalidArgumentError, throwIfAborted } from '../errors.ts';
 import {
   ObjectNotFoundError,
   StoreError,
@@ -30,6 +30,8 @@ export interface Extent {
   maintenance?: boolean;
   /** Bytes this extent may hold; undefined: no limit known. */
   capacityBytes?: number;
+  /** Writes this extent takes at once (the seeds' concurrent task limit); undefined: no limit. */
+  maxTasks?: number;
 }
 
 export interface ScaleOutOptions {
@@ -51,6 +53,8 @@ export class ScaleOutObjectStore implements ObjectStore {
   readonly #used: number[];
   readonly #busy: number[];
   #listed = false;
+  /** Puts waiting because every extent the policy allows is at its task limit. */
+  readonly #waiters: Array<() => void> = [];
 
   constructor(options: ScaleOutOptions) {
     if (options.extents.length === 0) throw new InvalidArgumentError('a scale-out repository needs at least one extent');
@@ -103,6 +107,22 @@ export class ScaleOutObjectStore implements ObjectStore {
     for (const e of this.#extents) await e.store.flush?.(options);
   }
 
+  #atLimit(i: number): boolean {
+    const max = this.#extents[i].maxTasks;
+    return max !== undefined && this.#busy[i] >= max;
+  }
+
+  /** The policy's order without extents at their task limit; waits while every one is. */
+  async #freeOrder(hint: PlacementHint | undefined, key: string, size: number, signal?: AbortSignal): Promise<number[]> {
+    for (;;) {
+      const order = this.placementOrder(hint, key, size);
+      const free = order.filter((i) => !this.#atLimit(i));
+      if (free.length > 0) return free;
+      throwIfAborted(signal);
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+  }
+
   async put(key: string, data: Uint8Array, options: PutOptions = {}): Promise<void> {
     if (!this.#isPack(key)) {
       // Metadata may name packs on any extent: those must be durable first.
@@ -110,23 +130,30 @@ export class ScaleOutObjectStore implements ObjectStore {
       return this.#extents[0].store.put(key, data, options);
     }
     await this.#learn(options);
-    let lastError: unknown = undefined;
-    for (const i of this.placementOrder(options.placement, key, data.length)) {
-      this.#busy[i]++;
-      try {
-        await this.#extents[i].store.put(key, data, options);
-        this.#where.set(key, { extent: i, size: data.length });
-        this.#used[i] += data.length;
-        return;
-      } catch (err) {
-        // An unavailable extent: the pack goes to the next one the policy allows.
-        if (!(err instanceof StoreError) || !err.retryable) throw err;
-        lastError = err;
-      } finally {
-        this.#busy[i]--;
+    for (;;) {
+      let lastError: unknown = undefined;
+      let attempted = false;
+      for (const i of await this.#freeOrder(options.placement, key, data.length, options.signal)) {
+        // Another put may have taken the slot while this one waited: then look again.
+        if (this.#atLimit(i)) continue;
+        attempted = true;
+        this.#busy[i]++;
+        try {
+          await this.#extents[i].store.put(key, data, options);
+          this.#where.set(key, { extent: i, size: data.length });
+          this.#used[i] += data.length;
+          return;
+        } catch (err) {
+          // An unavailable extent: the pack goes to the next one the policy allows.
+          if (!(err instanceof StoreError) || !err.retryable) throw err;
+          lastError = err;
+        } finally {
+          this.#busy[i]--;
+          this.#waiters.shift()?.();
+        }
       }
+      if (attempted) throw lastError;
     }
-    throw lastError;
   }
 
   async #locate(key: string, options: IoOptions): Promise<Extent> {

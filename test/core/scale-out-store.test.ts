@@ -60,6 +60,30 @@ describe('scale-out placement', () => {
     assert.ok(afterIncr[1 - fullOn] > 0, 'the incremental wrote nothing to the other extent');
   });
 
+  it('keeps each extent under its task limit, waiting when every extent is busy', async () => {
+    let active = [0, 0];
+    let peak = [0, 0];
+    const slow = (n: number): Extent => {
+      const inner = new MemoryObjectStore();
+      const store = Object.create(inner) as MemoryObjectStore;
+      store.put = async (k, d, o) => {
+        active[n]++;
+        peak[n] = Math.max(peak[n], active[n]);
+        await new Promise((r) => setTimeout(r, 5));
+        active[n]--;
+        return inner.put(k, d, o);
+      };
+      return { id: `e${n}`, store, maxTasks: 1 };
+    };
+    const ex = [slow(0), slow(1)];
+    const store = new ScaleOutObjectStore({ extents: ex, policy: 'data-locality' });
+    await Promise.all(Array.from({ length: 12 }, (_, i) => store.put(`packs/0${i % 10}/p${i}`, Buffer.alloc(10), { placement: { group: 'one-chain', role: 'full' } })));
+    assert.deepEqual(peak, [1, 1], `an extent ran more than one write at once: ${peak}`);
+    assert.equal((await packsOn(ex[0])) + (await packsOn(ex[1])), 12);
+    active = [0, 0];
+    peak = [0, 0];
+  });
+
   it('never places new data on an extent in maintenance or without room', async () => {
     const ex = extents(3);
     ex[1].maintenance = true;
