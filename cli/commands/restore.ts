@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { stat } from 'node:fs/promises';
 import { restoreDisk } from '../../core/engine/restore.ts';
+import { rehydrateFirst, translateArchived } from './restore-rehydrate.ts';
 import { InvalidArgumentError } from '../../core/errors.ts';
 import { formatBytes, formatRate } from '../../core/util/units.ts';
 import { FileVolumeSink } from '../../providers/local/file-volume-sink.ts';
@@ -16,7 +17,9 @@ export function registerRestore(program: Command, globals: () => GlobalOptions):
     .option('--disk <name>', 'disk of the restore point', 'root')
     .option('--resource <id>', 'with "latest": the resource')
     .option('--force', 'overwrite an existing file')
-    .action(async (point: string, o: { to: string; disk: string; resource?: string; force?: boolean }) => {
+    .option('--rehydrate [days]', 'first rehydrate archived packs (cold storage tiers) and wait; restored copies stay readable for days (default 7)')
+    .option('--rehydrate-priority <priority>', 'standard, bulk or expedited', 'standard')
+    .action(async (point: string, o: { to: string; disk: string; resource?: string; force?: boolean; rehydrate?: boolean | string; rehydratePriority: string }) => {
       const g = globals();
       const limiter = limiterFor(g);
       if (!o.force && (await stat(o.to).then(() => true, () => false))) {
@@ -30,9 +33,11 @@ export function registerRestore(program: Command, globals: () => GlobalOptions):
         if (!manifest) throw new InvalidArgumentError(`no restore point of resource ${JSON.stringify(o.resource)}`);
       } else manifest = await repo.readManifest(point);
       const index = await repo.loadIndexForRestore();
+      if (o.rehydrate !== undefined) await rehydrateFirst(g, repo, index, manifest, o.rehydrate, o.rehydratePriority);
       const sink = new FileVolumeSink(o.to);
       const view = progressFor(g);
       const result = await withProcessor(repo, g, (processor) => restoreDisk({ repo, index, processor, onProgress: view.listener, limiter }, manifest, o.disk, sink))
+        .catch((err: unknown) => translateArchived(err, manifest.id))
         .finally(() => view.stop())
         .finally(() => sink.close());
       emit(g, { point: manifest.id, disk: o.disk, to: o.to, ...result }, () =>

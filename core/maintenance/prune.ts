@@ -7,6 +7,7 @@ import type { Repository } from '../repo/repository.ts';
 import { listAll } from '../store/object-store.ts';
 import { LockGuard, neededKeys, type LockOptions, type LockReport } from './locks.ts';
 import { collectReferences } from './referenced.ts';
+import { earlyDeletes, type EarlyDelete } from './early-deletes.ts';
 
 export const DEFAULT_SAFETY_MARGIN_MS = 2 * 60 * 60 * 1000;
 
@@ -42,6 +43,8 @@ export interface PruneReport {
   heldPoints: number;
   /** Lock maintenance (locked repositories with `lock` set). */
   locks?: LockReport;
+  /** Deleted packs younger than their storage tier's minimum duration (stores with tiers; see early-deletes.ts). */
+  earlyDeletes: EarlyDelete[];
 }
 
 /** Objects a locked repository could not delete yet: carried into a new marker. */
@@ -75,7 +78,7 @@ export async function pruneRepository(repo: Repository, options: PruneOptions = 
     if (!e) throw new CorruptObjectError(`chunk ${Buffer.from(key, 'latin1').toString('hex')}`, 'prune stopped: a restore point references a chunk in no index');
     referencedPacks.add(e.pack.id);
   }
-  const report: PruneReport = { markedPacks: 0, deletedPacks: 0, deletedBytes: 0, rewrittenIndexes: 0, revivedPacks: 0, waitingMarks: 0, referencedChunks: refs.chunks.size, waitingForLock: 0, heldIndexes: 0, heldPoints: 0 };
+  const report: PruneReport = { markedPacks: 0, deletedPacks: 0, deletedBytes: 0, rewrittenIndexes: 0, revivedPacks: 0, waitingMarks: 0, referencedChunks: refs.chunks.size, waitingForLock: 0, heldIndexes: 0, heldPoints: 0, earlyDeletes: [] };
   const due = markers.filter((m) => m.createdAt <= now - margin && (liveStart === null || liveStart > m.createdAt));
   report.waitingMarks = markers.length - due.length;
   const packInfos = new Map((await listAll(repo.store, PACKS_PREFIX, { signal })).map((i) => [packIdFromKey(i.key), i]));
@@ -88,6 +91,7 @@ export async function pruneRepository(repo: Repository, options: PruneOptions = 
     for (const p of held.packs) doomed.delete(p);
     report.waitingForLock = held.packs.size;
   }
+  report.earlyDeletes = await earlyDeletes(repo.store, doomed, packInfos, now, { signal });
   if (!options.dryRun) await sweep(repo, index, doomed, due, packInfos, report, guard, held, referencedPacks, signal);
   else report.deletedPacks = doomed.size;
   report.heldIndexes = held.indexes.size;

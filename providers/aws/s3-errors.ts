@@ -1,8 +1,8 @@
 // Translates AWS SDK and network errors from S3 calls into the port's typed errors (kopia's translateError).
 import { AbortedError, CloudkeepError } from '../../core/errors.ts';
-import { ObjectNotFoundError, StoreError } from '../../core/store/object-store.ts';
+import { ObjectArchivedError, ObjectNotFoundError, StoreError } from '../../core/store/object-store.ts';
 
-export type S3Op = 'put' | 'get' | 'stat' | 'list' | 'delete' | 'deleteMany' | 'extendRetention';
+export type S3Op = 'put' | 'get' | 'stat' | 'list' | 'delete' | 'deleteMany' | 'extendRetention' | 'tierOf' | 'requestRehydrate';
 
 export interface S3ErrorContext {
   op: S3Op;
@@ -93,8 +93,13 @@ export function translateS3Error(err: unknown, ctx: S3ErrorContext): Error {
   if (code === 'NoSuchBucket') {
     return new StoreError(`bucket ${bucket} does not exist (region ${region}): create it, or check the repository URL and region`, key, { cause: err });
   }
-  if ((op === 'get' || op === 'stat') && (NOT_FOUND_NAMES.has(code ?? '') || (status === 404 && code !== 'NoSuchBucket'))) {
+  if ((op === 'get' || op === 'stat' || op === 'tierOf' || op === 'requestRehydrate') && (NOT_FOUND_NAMES.has(code ?? '') || (status === 404 && code !== 'NoSuchBucket'))) {
     return new ObjectNotFoundError(key, { cause: err });
+  }
+  // Answered 403 like a refusal, so checked first: a GET of an archived object not yet restored.
+  if (code === 'InvalidObjectState') {
+    if (op === 'get') return new ObjectArchivedError(key, where, { cause: err });
+    return new StoreError(`${op} ${key} in ${where} failed: the object's storage class does not allow it (InvalidObjectState)`, key, { cause: err });
   }
   if (AUTH_NAMES.has(code ?? '') || status === 403 || code === 'CredentialsProviderError') {
     const what = code === 'CredentialsProviderError' ? 'no AWS credentials were found' : `the credentials are wrong or lack permission (${code ?? `HTTP ${status}`})`;
@@ -106,9 +111,6 @@ export function translateS3Error(err: unknown, ctx: S3ErrorContext): Error {
   }
   if (code === 'PermanentRedirect' || code === 'AuthorizationHeaderMalformed' || code === 'IllegalLocationConstraintException' || status === 301) {
     return new StoreError(`bucket ${bucket} is not in region ${region}: set the bucket's region in the repository URL (?region=...)`, key, { cause: err });
-  }
-  if (code === 'InvalidObjectState') {
-    return new StoreError(`${key} in ${where} is in an archive storage class and must be restored before it can be read`, key, { cause: err });
   }
   if (code === 'ENOTFOUND') {
     return new StoreError(`${op} ${key} in ${where} failed: the S3 endpoint's host name does not resolve`, key, { cause: err });

@@ -7,6 +7,7 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   PutObjectRetentionCommand,
+  RestoreObjectCommand,
   S3Client,
   type PutObjectCommandInput,
   type StorageClass,
@@ -17,17 +18,10 @@ import {
   assertValidKey,
   StoreError,
   UnsupportedOperationError,
-  type GetOptions,
-  type IoOptions,
-  type ObjectInfo,
-  type ObjectKind,
-  type ObjectLocker,
-  type ObjectRetention,
-  type ObjectStore,
-  type PutOptions,
-  type StoreCapabilities,
+  type GetOptions, type IoOptions, type ObjectInfo, type ObjectKind, type ObjectLocker, type ObjectRetention,
+  type ObjectStore, type ObjectTiering, type PutOptions, type RehydrateOptions, type StoreCapabilities, type TierState,
 } from '../../core/store/object-store.ts';
-import { translateS3Error, type S3Op } from './s3-errors.ts';
+import { errorCode, translateS3Error, type S3Op } from './s3-errors.ts';
 import { checkRangeShape, crc32Base64, destroyBody, rangePastEnd, readBody, shortRead, totalFromContentRange, wholeSeconds } from './s3-io.ts';
 import {
   checkBucket,
@@ -41,6 +35,7 @@ import {
   type ObjectLockOptions,
   type S3ObjectStoreOptions,
 } from './s3-options.ts';
+import { restoreInput, S3_REHYDRATE_NOOP_CODES, tierFromHead } from './s3-tiering.ts';
 import { parseS3Url } from './s3-url.ts';
 
 export type { S3ObjectStoreOptions, ObjectLockOptions } from './s3-options.ts';
@@ -49,7 +44,7 @@ export type { S3ObjectStoreOptions, ObjectLockOptions } from './s3-options.ts';
 export const DELETE_BATCH = 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export class S3ObjectStore implements ObjectStore, ObjectLocker {
+export class S3ObjectStore implements ObjectStore, ObjectLocker, ObjectTiering {
   readonly bucket: string;
   /** The key prefix without a trailing '/', '' for the bucket root. */
   readonly prefix: string;
@@ -173,6 +168,24 @@ export class S3ObjectStore implements ObjectStore, ObjectLocker {
     throwIfAborted(options.signal);
     const command = new PutObjectRetentionCommand({ Bucket: this.bucket, Key: objectKey, Retention: { Mode: lock.mode, RetainUntilDate: new Date(until) } });
     await this.#call('extendRetention', key, options.signal, () => this.#client.send(command, { abortSignal: options.signal }));
+  }
+
+  /** The object's class and restore state (HeadObject StorageClass, x-amz-restore, ArchiveStatus). */
+  async tierOf(key: string, options: IoOptions = {}): Promise<TierState> {
+    const command = new HeadObjectCommand({ Bucket: this.bucket, Key: this.#objectKey(key) });
+    throwIfAborted(options.signal);
+    return tierFromHead(await this.#call('tierOf', key, options.signal, () => this.#client.send(command, { abortSignal: options.signal })));
+  }
+
+  /** RestoreObject: a temporary readable copy for `days`; a restore already under way counts as requested. */
+  async requestRehydrate(key: string, options: RehydrateOptions): Promise<void> {
+    const command = new RestoreObjectCommand(restoreInput(this.bucket, this.#objectKey(key), options));
+    throwIfAborted(options.signal);
+    try {
+      await this.#client.send(command, { abortSignal: options.signal });
+    } catch (err) {
+      if (!S3_REHYDRATE_NOOP_CODES.has(errorCode(err) ?? '')) throw this.#translate(err, 'requestRehydrate', key, options.signal);
+    }
   }
 
   async *list(prefix: string, options: IoOptions = {}): AsyncIterable<ObjectInfo> {

@@ -3,6 +3,7 @@ import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type { Clock } from '../../core/clock.ts';
 import { InvalidArgumentError } from '../../core/errors.ts';
 import { assertValidKey, type ObjectKind } from '../../core/store/object-store.ts';
+import { S3_ARCHIVE_CLASSES, S3_PACK_ONLY_CLASSES } from './s3-tiering.ts';
 
 export type ObjectLockMode = 'GOVERNANCE' | 'COMPLIANCE';
 
@@ -23,7 +24,7 @@ export interface S3ObjectStoreOptions {
   forcePathStyle?: boolean;
   /** Passed to the SDK client only, never kept or logged; absent means the SDK's default chain. */
   credentials?: S3ClientConfig['credentials'];
-  /** Storage class per object kind; kinds not named are stored in STANDARD (no header sent). */
+  /** Storage class per object kind; kinds not named are stored in STANDARD (no header sent). GLACIER, DEEP_ARCHIVE and GLACIER_IR: packs only. */
   storageClasses?: Partial<Record<ObjectKind, string>>;
   objectLock?: ObjectLockOptions;
   /** An injected client; endpoint, region, credentials and the settings below are then the client's. */
@@ -41,11 +42,10 @@ export interface S3ObjectStoreOptions {
   connectionTimeoutMs?: number;
 }
 
-/**
- * Classes a GetObject can read at once. GLACIER and DEEP_ARCHIVE objects need a restore request and
- * hours of waiting before a read, so a repository's objects must not go there by a put.
- */
+/** Classes a GetObject can read at once. */
 export const READABLE_STORAGE_CLASSES = ['STANDARD', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR', 'REDUCED_REDUNDANCY', 'EXPRESS_ONEZONE'] as const;
+/** Every class a put may name: the readable ones and, for packs only, the archives (restored before a read). */
+export const STORAGE_CLASSES: readonly string[] = [...READABLE_STORAGE_CLASSES, ...S3_ARCHIVE_CLASSES];
 export const OBJECT_KINDS: readonly ObjectKind[] = ['config', 'key', 'pack', 'index', 'manifest', 'marker'];
 export const LOCK_MODES: readonly ObjectLockMode[] = ['GOVERNANCE', 'COMPLIANCE'];
 /** S3's own limit on a single PutObject. */
@@ -107,9 +107,13 @@ export function checkStorageClasses(classes: Partial<Record<ObjectKind, string>>
       throw new InvalidArgumentError(`storage class for ${JSON.stringify(kind)}: expected an object kind, one of ${OBJECT_KINDS.join(', ')}`);
     }
     if (value === undefined) continue;
-    if (!(READABLE_STORAGE_CLASSES as readonly string[]).includes(value)) {
-      const archive = value === 'GLACIER' || value === 'DEEP_ARCHIVE' ? ' (archive classes need a restore before every read, so backups could not be restored directly)' : '';
-      throw new InvalidArgumentError(`storage class ${JSON.stringify(value)} for ${kind}: expected one of ${READABLE_STORAGE_CLASSES.join(', ')}${archive}`);
+    if (!STORAGE_CLASSES.includes(value)) {
+      throw new InvalidArgumentError(`storage class ${JSON.stringify(value)} for ${kind}: expected one of ${STORAGE_CLASSES.join(', ')}`);
+    }
+    if (kind !== 'pack' && S3_PACK_ONLY_CLASSES.includes(value)) {
+      throw new InvalidArgumentError(
+        `storage class ${JSON.stringify(value)} for ${kind}: ${S3_PACK_ONLY_CLASSES.join(', ')} are for packs only; config, keys, indexes, manifests and markers must stay readable at once (use storageClass.pack=${value})`,
+      );
     }
     out[kind as ObjectKind] = value;
   }

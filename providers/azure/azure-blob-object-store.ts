@@ -1,5 +1,5 @@
 // An ObjectStore on Azure Blob Storage block blobs: one Put Blob per object, ranged reads, tiers and WORM per kind.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { ContainerClient, type BlobImmutabilityPolicy, type BlockBlobClient, type StoragePipelineOptions, type StorageSharedKeyCredential } from '@azure/storage-blob';
@@ -9,22 +9,17 @@ import {
   assertValidKey,
   StoreError,
   UnsupportedOperationError,
-  type GetOptions,
-  type IoOptions,
-  type ObjectInfo,
-  type ObjectKind,
-  type ObjectLocker,
-  type ObjectRetention,
-  type ObjectStore,
-  type PutOptions,
-  type StoreCapabilities,
+  type GetOptions, type IoOptions, type ObjectInfo, type ObjectKind, type ObjectLocker, type ObjectRetention,
+  type ObjectStore, type ObjectTiering, type PutOptions, type RehydrateOptions, type StoreCapabilities, type TierState,
 } from '../../core/store/object-store.ts';
 import { mapLimit } from '../../core/util/concurrency.ts';
 import { azureErrorToStoreError, azureStatusCode, type AzureErrorContext } from './azure-errors.ts';
 import { checkRangeArgs, rangePastEnd, readBody, totalFromContentRange } from './azure-read.ts';
+import { isValidKey, md5, normalizePrefix, positiveInt, validateImmutability } from './azure-blob-helpers.ts';
 import { parseAzureStoreUrl, type AzureEnv } from './azure-store-url.ts';
+import { checkAccessTiers, setRehydrateTier, tierFromProperties, type AzureAccessTier, type AzureRehydrateTier } from './azure-tiering.ts';
 
-export type AzureAccessTier = 'Hot' | 'Cool' | 'Cold' | 'Archive';
+export type { AzureAccessTier, AzureRehydrateTier } from './azure-tiering.ts';
 
 /** Version-level immutability (WORM) set on every written blob; the container needs version-level WORM enabled. */
 export interface AzureImmutability {
@@ -45,7 +40,10 @@ export interface AzureBlobStoreOptions {
   credential?: TokenCredential | StorageSharedKeyCredential;
   /** Pipeline options. Default: no SDK retries, since RetryingObjectStore retries in one place for every store. */
   clientOptions?: StoragePipelineOptions;
+  /** Tier per kind; Archive for packs only. */
   accessTiers?: Partial<Record<ObjectKind, AzureAccessTier>>;
+  /** Where requestRehydrate moves an archived blob. Default Hot. */
+  rehydrateTier?: AzureRehydrateTier;
   immutability?: AzureImmutability;
   /** Stamps immutability expiries; default the system clock. */
   clock?: Clock;
@@ -59,9 +57,8 @@ export interface AzureBlobStoreOptions {
 
 const MiB = 1024 * 1024;
 const DAY_MS = 24 * 60 * 60 * 1000;
-const TIERS = new Set(['Hot', 'Cool', 'Cold', 'Archive']);
 
-export class AzureBlobObjectStore implements ObjectStore, ObjectLocker {
+export class AzureBlobObjectStore implements ObjectStore, ObjectLocker, ObjectTiering {
   readonly description: string;
   readonly capabilities: StoreCapabilities;
   /** Holds the credential (a shared key shows in util.inspect): never log it; log the store, which redacts. */
@@ -70,6 +67,7 @@ export class AzureBlobObjectStore implements ObjectStore, ObjectLocker {
   readonly prefix: string;
   private readonly ctx: AzureErrorContext;
   private readonly accessTiers: Partial<Record<ObjectKind, AzureAccessTier>>;
+  private readonly rehydrateTier: AzureRehydrateTier;
   private readonly immutability: AzureImmutability | undefined;
   readonly lockDays: number | undefined;
   private readonly clock: Clock;
@@ -84,10 +82,8 @@ export class AzureBlobObjectStore implements ObjectStore, ObjectLocker {
     const container = this.container.containerName;
     this.description = `azblob://${account}/${container}${this.prefix === '' ? '' : `/${this.prefix.slice(0, -1)}`}`;
     this.ctx = { account, container, description: this.description };
-    this.accessTiers = { ...options.accessTiers };
-    for (const [kind, tier] of Object.entries(this.accessTiers)) {
-      if (!TIERS.has(tier)) throw new InvalidArgumentError(`access tier ${JSON.stringify(tier)} for ${kind} objects: expected Hot, Cool, Cold or Archive`);
-    }
+    this.accessTiers = checkAccessTiers(options.accessTiers);
+    this.rehydrateTier = options.rehydrateTier ?? 'Hot';
     this.immutability = options.immutability;
     this.lockDays = options.immutability?.days;
     if (this.immutability !== undefined) validateImmutability(this.immutability);
@@ -171,7 +167,8 @@ export class AzureBlobObjectStore implements ObjectStore, ObjectLocker {
     }
   }
 
-  /** Set Blob Immutability Policy with the configured mode; a Locked policy can only be extended. */  async extendRetention(key: string, until: number, options: IoOptions = {}): Promise<void> {
+  /** Set Blob Immutability Policy with the configured mode; a Locked policy can only be extended. */
+  async extendRetention(key: string, until: number, options: IoOptions = {}): Promise<void> {
     if (this.immutability === undefined) throw new UnsupportedOperationError(`extend the lock of ${key}: ${this.description} has no immutability configured`);
     const client = this.container.getBlobClient(this.blobName(key));
     throwIfAborted(options.signal);
@@ -179,6 +176,28 @@ export class AzureBlobObjectStore implements ObjectStore, ObjectLocker {
       await client.setImmutabilityPolicy({ expiriesOn: new Date(until), policyMode: this.immutability.mode }, { abortSignal: options.signal });
     } catch (err) {
       throw this.translate(err, 'extendRetention', key, options.signal);
+    }
+  }
+
+  /** The blob's access tier and rehydration state (Get Blob Properties). */
+  async tierOf(key: string, options: IoOptions = {}): Promise<TierState> {
+    const client = this.container.getBlobClient(this.blobName(key));
+    throwIfAborted(options.signal);
+    try {
+      return tierFromProperties(await client.getProperties({ abortSignal: options.signal }));
+    } catch (err) {
+      throw this.translate(err, 'stat', key, options.signal);
+    }
+  }
+
+  /** Set Blob Tier to the rehydrate tier, once: a blob not archived or already rehydrating is left alone. `days` does not apply. */
+  async requestRehydrate(key: string, options: RehydrateOptions): Promise<void> {
+    const state = await this.tierOf(key, options);
+    if (!state.archived || state.rehydrating) return;
+    try {
+      await setRehydrateTier(this.container.getBlobClient(this.blobName(key)), this.rehydrateTier, options);
+    } catch (err) {
+      throw this.translate(err, 'requestRehydrate', key, options.signal);
     }
   }
 
@@ -263,39 +282,4 @@ function buildContainerClient(options: AzureBlobStoreOptions): ContainerClient {
   const credential = options.credential ?? new DefaultAzureCredential();
   const clientOptions: StoragePipelineOptions = { retryOptions: { maxTries: 1 }, ...options.clientOptions };
   return new ContainerClient(`${endpoint}/${encodeURIComponent(container)}`, credential, clientOptions);
-}
-
-/** Accepts "", "a/b" or "a/b/"; returns "" or "a/b/". */
-function normalizePrefix(prefix: string): string {
-  const trimmed = prefix.replace(/\/+$/, '');
-  if (trimmed === '') return '';
-  if (!isValidKey(trimmed)) throw new InvalidArgumentError(`invalid key prefix ${JSON.stringify(prefix)}: expected '/'-separated segments of [A-Za-z0-9._-]`);
-  return `${trimmed}/`;
-}
-
-function validateImmutability(value: AzureImmutability): void {
-  if (!Number.isSafeInteger(value.days) || value.days < 1 || value.days > 146000) {
-    throw new InvalidArgumentError(`immutability days ${value.days}: expected a whole number of days from 1 to 146000`);
-  }
-  if (value.mode !== 'Unlocked' && value.mode !== 'Locked') {
-    throw new InvalidArgumentError(`immutability mode ${JSON.stringify(value.mode)}: expected Unlocked or Locked`);
-  }
-}
-
-function positiveInt(value: number, name: string): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got ${value}`);
-  return value;
-}
-
-function isValidKey(key: string): boolean {
-  try {
-    assertValidKey(key);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function md5(data: Uint8Array): Buffer {
-  return createHash('md5').update(data).digest();
 }

@@ -1,6 +1,6 @@
 // Translates Azure SDK failures (RestError, network, credential errors) into the store port's typed errors.
 import { AbortedError, CloudkeepError } from '../../core/errors.ts';
-import { ObjectNotFoundError, StoreError } from '../../core/store/object-store.ts';
+import { ObjectArchivedError, ObjectNotFoundError, StoreError } from '../../core/store/object-store.ts';
 
 /** Where a failing call went, for messages. Never holds secrets. */
 export interface AzureErrorContext {
@@ -80,6 +80,7 @@ export function azureErrorToStoreError(err: unknown, op: string, key: string, ct
   if (code === 'ContainerNotFound') {
     return new StoreError(`container ${ctx.container} does not exist in account ${ctx.account} (${where} failed); create it or fix the repository URL`, key, { cause: err });
   }
+  if (code === 'BlobArchived' && op === 'get') return new ObjectArchivedError(key, ctx.description, { cause: err });
   if (status === 404 && op !== 'put' && op !== 'list') return new ObjectNotFoundError(key, { cause: err });
   if (status === 401 || status === 403 || (code !== undefined && AUTH_ERROR_CODES.has(code))) {
     return new StoreError(

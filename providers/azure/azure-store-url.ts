@@ -2,13 +2,13 @@
 import { StorageSharedKeyCredential } from '@azure/storage-blob';
 import { InvalidArgumentError } from '../../core/errors.ts';
 import type { ObjectKind } from '../../core/store/object-store.ts';
-import type { AzureAccessTier, AzureBlobStoreOptions, AzureImmutability } from './azure-blob-object-store.ts';
+import type { AzureBlobStoreOptions, AzureImmutability } from './azure-blob-object-store.ts';
+import { AZURE_TIERS, checkAccessTiers, type AzureAccessTier } from './azure-tiering.ts';
 
 /** Environment variables read: AZURE_STORAGE_KEY (a shared key; otherwise DefaultAzureCredential's own variables). */
 export type AzureEnv = Readonly<Record<string, string | undefined>>;
 
 const KINDS: readonly ObjectKind[] = ['config', 'key', 'pack', 'index', 'manifest', 'marker'];
-const TIERS: readonly AzureAccessTier[] = ['Hot', 'Cool', 'Cold', 'Archive'];
 const MODES: ReadonlyArray<AzureImmutability['mode']> = ['Unlocked', 'Locked'];
 const EXAMPLE = 'azblob://<account>/<container>/<prefix>';
 
@@ -49,12 +49,12 @@ export function parseAzureStoreUrl(url: URL, env: AzureEnv = {}): AzureBlobStore
     else if (name.startsWith('tier.')) {
       const kind = name.slice('tier.'.length) as ObjectKind;
       if (!KINDS.includes(kind)) throw new InvalidArgumentError(`parameter ${name}: unknown object kind ${JSON.stringify(kind)}, expected tier.<${KINDS.join('|')}>`);
-      accessTiers[kind] = pick(TIERS, value, `parameter ${name}`);
+      accessTiers[kind] = pick(AZURE_TIERS, value, `parameter ${name}`);
     } else {
       throw new InvalidArgumentError(`unknown parameter ${JSON.stringify(name)} in ${shown}: expected endpoint, tier.<kind> or immutable`);
     }
   }
-  if (Object.keys(accessTiers).length > 0) options.accessTiers = accessTiers;
+  if (Object.keys(accessTiers).length > 0) options.accessTiers = checkAccessTiers(accessTiers);
   const key = env.AZURE_STORAGE_KEY;
   if (key !== undefined && key !== '') options.credential = new StorageSharedKeyCredential(account, key);
   return options;

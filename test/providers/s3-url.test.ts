@@ -105,7 +105,9 @@ describe('s3StoreFromUrl', () => {
     rejects('s3://bkt/a//b?region=eu-west-1', /prefix/);
     rejects('s3://bkt/p?region=eu-west-1&endpoint=ftp://host', /endpoint "ftp:\/\/host": expected an http:\/\/ or https:\/\/ URL/);
     rejects('s3://bkt/p?region=eu-west-1&endpoint=not a url', /endpoint "not a url"/);
-    rejects('s3://bkt/p?region=eu-west-1&storageClass.pack=GLACIER', /storage class "GLACIER" for pack: expected one of .*archive classes need a restore/);
+    rejects('s3://bkt/p?region=eu-west-1&storageClass.index=GLACIER', /storage class "GLACIER" for index: .*for packs only/);
+    rejects('s3://bkt/p?region=eu-west-1&storageClass.manifest=GLACIER_IR', /storage class "GLACIER_IR" for manifest: .*for packs only/);
+    assert.deepEqual(parseS3Url(url('s3://bkt/p?region=eu-west-1&storageClass.pack=GLACIER')).storageClasses, { pack: 'GLACIER' });
     rejects('s3://bkt/p?region=eu-west-1&storageClass.pack=CHEAP', /storage class "CHEAP" for pack/);
     rejects('s3://bkt/p?region=eu-west-1&storageClass.packs=STANDARD_IA', /storageClass\.packs: expected storageClass\.<kind> with kind one of config, key, pack/);
     rejects('s3://bkt/p?regoin=eu-west-1&region=eu-west-1', /unknown S3 URL parameter\(s\) "regoin"/);
@@ -118,7 +120,8 @@ describe('s3StoreFromUrl', () => {
     const base = { bucket: 'bkt', region: 'eu-west-1' };
     assert.throws(() => new S3ObjectStore({ ...base, prefix: '../x' }), InvalidArgumentError);
     assert.throws(() => new S3ObjectStore({ ...base, objectLock: { mode: 'LEGAL' as 'GOVERNANCE', days: 1 } }), /Object Lock mode "LEGAL"/);
-    assert.throws(() => new S3ObjectStore({ ...base, storageClasses: { pack: 'DEEP_ARCHIVE' } }), /DEEP_ARCHIVE/);
+    assert.throws(() => new S3ObjectStore({ ...base, storageClasses: { config: 'DEEP_ARCHIVE' } }), /DEEP_ARCHIVE" for config/);
+    assert.equal(new S3ObjectStore({ ...base, storageClasses: { pack: 'DEEP_ARCHIVE' } }).capabilities.storageTiers, true);
     assert.throws(() => new S3ObjectStore({ ...base, maxAttempts: 0 }), /maxAttempts 0/);
     assert.equal(new S3ObjectStore({ ...base, prefix: '/a/b/' }).description, 's3://bkt/a/b');
   });
