@@ -77,7 +77,8 @@ async function rescueMarked(repo: Repository, markedAtStart: Set<string>, commit
       const idKey = e.kind === CHUNK_KIND.tree ? repo.master.treeIdKey : repo.master.chunkIdKey;
       const opened = openChunk(sealed, id, e.kind, e.flags, e.rawLength, packDataKey(repo.master, e.pack.salt), idKey);
       if (!opened.ok) throw new CorruptObjectError(key, `chunk ${id.toString('hex')}: ${opened.reason}`);
-      await commit.packs.add(id, e.kind, sealChunk(opened.data, id, e.kind, commit.packs.key, repo.params.compression.level));
+      const into = e.kind === CHUNK_KIND.tree ? commit.treePacks : commit.packs;
+      await into.add(id, e.kind, sealChunk(opened.data, id, e.kind, into.key, repo.params.compression.level));
       copied++;
     }
   }

@@ -58,6 +58,8 @@ export interface PendingCommit {
   /** Block-map trees carried over from the parent without reading them (their chunks are not in `reused`). */
   carriedTrees: string[];
   packs: PackWriter;
+  /** The writer of block and stream map chunks (hot packs). */
+  treePacks: PackWriter;
 }
 
 export async function backupResource(ctx: BackupContext, req: BackupRequest): Promise<Manifest> {
@@ -80,7 +82,10 @@ async function backUp(ctx: BackupContext, req: BackupRequest, task: RepositoryTa
   const started = clock.now();
   const timers = newTimers(clock, processor);
   const store = task?.store(repo.store, { throttling: timers.throttling, write: timers.targetWrite });
-  const packs = new PackWriter(repo, { timer: timers.targetWrite, signal, store, placement: { group: chainGroup(req.resource), role: req.parent ? 'incremental' : 'full' } });
+  const placement = { group: chainGroup(req.resource), role: req.parent ? ('incremental' as const) : ('full' as const) };
+  const packs = new PackWriter(repo, { timer: timers.targetWrite, signal, store, placement });
+  // Maps go to their own small packs, kept hot: incrementals and prune read them even when data packs are archived.
+  const treePacks = new PackWriter(repo, { timer: timers.targetWrite, signal, store, placement, kind: 'tree-pack', targetSize: Math.min(repo.params.packTargetSize, 4 * 1024 * 1024) });
   const batchBlocks = ctx.batchBlocks ?? 4;
   const pool = new BufferPool(batchBlocks * repo.params.chunking.blockSize, processor.lanes * 3 + 2);
   const counters: DiskCounters = { bytesRead: 0, bytesZero: 0, bytesNew: 0, chunksNew: 0, chunksReused: 0, blocksRead: 0, bytesTotal: 0 };
@@ -89,26 +94,27 @@ async function backUp(ctx: BackupContext, req: BackupRequest, task: RepositoryTa
   const disks: DiskManifest[] = [];
   for (const disk of req.disks) {
     throwIfAborted(signal);
-    const job = new DiskBackup({ ...ctx, clock, timers, packs, pool, batchBlocks, session, reused, counters, sealTree: (data) => storeTree(ctx, packs, session, reused, data) });
+    const job = new DiskBackup({ ...ctx, clock, timers, packs, pool, batchBlocks, session, reused, counters, sealTree: (data) => storeTree(ctx, treePacks, session, reused, data) });
     disks.push(await job.run(disk, req.parent?.disks.find((d) => d.name === disk.name) ?? null));
   }
   const streams: StreamManifest[] = [];
   for (const stream of streamsIn) {
     throwIfAborted(signal);
-    streams.push(await backupStream({ ...ctx, packs, session, reused, counters, sealTree: (data) => storeTree(ctx, packs, session, reused, data) }, stream));
+    streams.push(await backupStream({ ...ctx, packs, session, reused, counters, sealTree: (data) => storeTree(ctx, treePacks, session, reused, data) }, stream));
   }
   await packs.flush();
+  await treePacks.flush();
   const carriedTrees = disks.flatMap((d, i) => d.segments.filter((id, s): id is string => id !== null && id === req.parent?.disks.find((p) => p.name === req.disks[i].name)?.segments[s]));
-  await ctx.beforeCommit?.({ reused, carriedTrees, packs });
-  const written = await packs.flush();
+  await ctx.beforeCommit?.({ reused, carriedTrees, packs, treePacks });
+  const written = [...(await packs.flush()), ...(await treePacks.flush())];
   if (written.length > 0) await timers.targetWrite.time(() => repo.writeIndexObject(written, { signal }));
   const finished = clock.now();
   const stages = stageStats(timers);
   const stats: BackupStats = {
     ...counters,
-    bytesStored: packs.bytesWritten,
-    packsWritten: packs.packsWritten,
-    objectsWritten: packs.packsWritten + (written.length > 0 ? 2 : 1),
+    bytesStored: packs.bytesWritten + treePacks.bytesWritten,
+    packsWritten: packs.packsWritten + treePacks.packsWritten,
+    objectsWritten: packs.packsWritten + treePacks.packsWritten + (written.length > 0 ? 2 : 1),
     durationMs: finished - started,
     stages,
     bottleneck: bottleneck(stages),

@@ -11,6 +11,7 @@ import { Repository } from '../repo/repository.ts';
 import { listAll, type ObjectInfo } from '../store/object-store.ts';
 import { mapLimit } from '../util/concurrency.ts';
 import { collectReferences } from './referenced.ts';
+import { markedPacks } from '../repo/markers.ts';
 
 export interface VerifyOptions {
   /** Re-read and authenticate every chunk of the packs the chosen restore points use. */
@@ -68,7 +69,9 @@ export async function verifyRepository(repo: Repository, processor: BlockProcess
   const packs = new Map<string, ObjectInfo>();
   for (const info of await listAll(repo.store, PACKS_PREFIX, { signal })) packs.set(packIdFromKey(info.key), info);
   const indexedPacks = new Set<string>();
-  const missingReported = new Set<string>();
+  // Marked packs are dead to every reader: prune may delete one while a locked index still names it.
+  const marked = await catchCorrupt('markers/', () => markedPacks(repo, { signal }));
+  const missingReported = new Set<string>(marked ?? []);
   for (const [id, e] of index.entries()) {
     indexedPacks.add(e.pack.id);
     const info = packs.get(e.pack.id);
@@ -97,6 +100,9 @@ export async function verifyRepository(repo: Repository, processor: BlockProcess
     const e = index.get(Buffer.from(key, 'latin1'));
     if (!e) bad(`chunk ${Buffer.from(key, 'latin1').toString('hex')}`, `in no index (needed by ${where})`);
     else wantedPacks.add(e.pack.id);
+  }
+  for (const p of wantedPacks) {
+    if (!packs.has(p) && marked?.has(p)) bad(packKey(p), 'a restore point needs chunks of this pack, which is missing (marked for deletion)');
   }
   const report: VerifyReport = { ok: false, problems, points: manifests.length, indexes: index.objects.size, packs: packs.size, unindexedPacks: [...packs.keys()].filter((p) => !indexedPacks.has(p)).length, chunksChecked: 0, bytesChecked: 0 };
   if (options.full) await verifyPacks(repo, processor, index, [...wantedPacks].filter((p) => packs.has(p)), report, options);

@@ -29,7 +29,16 @@ export class PackWriter {
   bytesWritten = 0;
 
   /** `store` overrides repo.store for the pack uploads, e.g. a task's throttled view of it. */
-  constructor(repo: Repository, options: IoOptions & { uploadConcurrency?: number; timer?: BusyTimer; store?: ObjectStore; placement?: PlacementHint } = {}) {
+  /** 'tree-pack' for block and stream maps: stays hot when packs go to a cold tier. */
+  readonly kind: 'pack' | 'tree-pack';
+  readonly #target: number;
+
+  constructor(
+    repo: Repository,
+    options: IoOptions & { uploadConcurrency?: number; timer?: BusyTimer; store?: ObjectStore; placement?: PlacementHint; kind?: 'pack' | 'tree-pack'; targetSize?: number } = {},
+  ) {
+    this.kind = options.kind ?? 'pack';
+    this.#target = options.targetSize ?? repo.params.packTargetSize;
     this.#repo = repo;
     this.#store = options.store ?? repo.store;
     this.key = packDataKey(repo.master, this.salt);
@@ -41,7 +50,7 @@ export class PackWriter {
   /** Adds a chunk; waits when too many packs are uploading (back-pressure bounds memory). */
   async add(id: Buffer, kind: number, chunk: SealedChunk): Promise<void> {
     if (this.#error !== undefined) throw this.#error;
-    const target = this.#repo.params.packTargetSize;
+    const target = this.#target;
     if (this.#buffer && this.#size + chunk.sealed.length > this.#buffer.length) await this.#seal();
     if (!this.#buffer) {
       // One buffer per pack, filled in place: no list of parts and no concatenation copy.
@@ -70,7 +79,7 @@ export class PackWriter {
     const ref: PackRef = { id: packId, salt: this.salt };
     const upload = (async () => {
       try {
-        const put = () => this.#store.put(packKey(packId), full, { ...this.#options, kind: 'pack' });
+        const put = () => this.#store.put(packKey(packId), full, { ...this.#options, kind: this.kind });
         await (this.#timer ? this.#timer.time(put) : put());
         for (const e of entries) this.written.push({ ...e, pack: ref });
         this.packsWritten++;

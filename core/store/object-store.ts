@@ -50,7 +50,11 @@ export interface PlacementHint {
   role: 'full' | 'incremental';
 }
 
-export type ObjectKind = 'config' | 'key' | 'pack' | 'index' | 'manifest' | 'marker';
+/**
+ * 'tree-pack' is a pack of block-map and stream-map chunks only: kept in the store's default
+ * (hot) class, so incrementals, prune and verify never meet an archived tree.
+ */
+export type ObjectKind = 'config' | 'key' | 'pack' | 'tree-pack' | 'index' | 'manifest' | 'marker';
 
 /** Optional capabilities, declared as data. An unsupported call fails with UnsupportedOperationError. */
 export interface StoreCapabilities {

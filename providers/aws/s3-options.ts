@@ -46,7 +46,7 @@ export interface S3ObjectStoreOptions {
 export const READABLE_STORAGE_CLASSES = ['STANDARD', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR', 'REDUCED_REDUNDANCY', 'EXPRESS_ONEZONE'] as const;
 /** Every class a put may name: the readable ones and, for packs only, the archives (restored before a read). */
 export const STORAGE_CLASSES: readonly string[] = [...READABLE_STORAGE_CLASSES, ...S3_ARCHIVE_CLASSES];
-export const OBJECT_KINDS: readonly ObjectKind[] = ['config', 'key', 'pack', 'index', 'manifest', 'marker'];
+export const OBJECT_KINDS: readonly ObjectKind[] = ['config', 'key', 'pack', 'tree-pack', 'index', 'manifest', 'marker'];
 export const LOCK_MODES: readonly ObjectLockMode[] = ['GOVERNANCE', 'COMPLIANCE'];
 /** S3's own limit on a single PutObject. */
 export const MAX_PUT_BYTES = 5 * 1024 ** 3;

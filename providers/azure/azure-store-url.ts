@@ -8,7 +8,7 @@ import { AZURE_TIERS, checkAccessTiers, type AzureAccessTier } from './azure-tie
 /** Environment variables read: AZURE_STORAGE_KEY (a shared key; otherwise DefaultAzureCredential's own variables). */
 export type AzureEnv = Readonly<Record<string, string | undefined>>;
 
-const KINDS: readonly ObjectKind[] = ['config', 'key', 'pack', 'index', 'manifest', 'marker'];
+const KINDS: readonly ObjectKind[] = ['config', 'key', 'pack', 'tree-pack', 'index', 'manifest', 'marker'];
 const MODES: ReadonlyArray<AzureImmutability['mode']> = ['Unlocked', 'Locked'];
 const EXAMPLE = 'azblob://<account>/<container>/<prefix>';
 

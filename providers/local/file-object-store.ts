@@ -73,7 +73,7 @@ export class FileObjectStore implements ObjectStore {
     const dir = dirname(target);
     const temp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
     // Packs are made durable in batches (flush); anything else first makes every earlier put durable.
-    const deferred = options.kind === 'pack';
+    const deferred = options.kind === 'pack' || options.kind === 'tree-pack';
     if (!deferred) await this.flush({ signal });
     let handle: FileHandle | undefined;
     try {

@@ -96,4 +96,21 @@ describe('rehydration of archived restore points', () => {
     assert.equal(second.earlyDeletes.length, before.length);
     assert.ok(second.earlyDeletes.every((e) => e.chargedDays === 80 && e.tier === 'GLACIER'));
   });
+  it('keeps block maps in hot tree packs: an incremental, verify and prune work while every data pack is archived', async () => {
+    const ctx = await newCtx((inner) => new TieringMemoryStore(inner));
+    const tiered = ctx.store;
+    tiered.clock = ctx.clock;
+    const image = prng('hot-trees', 40 * 64 * 1024);
+    const full = await backup(ctx, 'vol-h', image);
+    assert.ok([...tiered.kinds.values()].includes('tree-pack'), 'block maps were not written to tree packs');
+    const archived = await tiered.archiveKind('pack');
+    assert.ok(archived >= 1);
+    const day2 = Buffer.from(image);
+    prng('hot-trees-2', 64 * 1024).copy(day2, 5 * 64 * 1024);
+    const incr = await backup(ctx, 'vol-h', day2, { parent: full, changed: [5] });
+    assert.equal(incr.manifest.kind, 'incremental');
+    const report = await pruneRepository(ctx.repo, { safetyMarginMs: 1 });
+    assert.equal(report.deletedPacks, 0);
+    await assert.rejects(restoreBytes(ctx.repo, incr.manifest.id), ObjectArchivedError, 'restoring archived data without rehydration must fail, not return zeros');
+  });
 });

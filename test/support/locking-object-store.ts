@@ -40,7 +40,7 @@ export class LockingObjectStore implements ObjectStore, ObjectLocker {
   constructor(options: LockingOptions) {
     this.#clock = options.clock;
     this.#days = options.days;
-    this.#kinds = new Set(options.lockedKinds ?? ['config', 'key', 'pack', 'index', 'manifest']);
+    this.#kinds = new Set(options.lockedKinds ?? ['config', 'key', 'pack', 'tree-pack', 'index', 'manifest']);
     this.inner = new MemoryObjectStore({ clock: options.clock });
   }
 

@@ -21,6 +21,8 @@ export class TieringMemoryStore implements ObjectStore, ObjectTiering {
   rehydrateMs: number;
   readonly requests: Array<{ key: string } & Omit<RehydrateOptions, 'signal'>> = [];
   readonly #tiers = new Map<string, Entry>();
+  /** The kind each object was put with, so a test can archive only one kind (a lifecycle rule by class). */
+  readonly kinds = new Map<string, string>();
   readonly minimumDays: Record<string, number> = { GLACIER: 90, DEEP_ARCHIVE: 180 };
 
   constructor(inner: ObjectStore, clock = new ManualClock(), rehydrateMs = 4 * 60 * 60 * 1000) {
@@ -33,6 +35,17 @@ export class TieringMemoryStore implements ObjectStore, ObjectTiering {
   }
   get capabilities(): StoreCapabilities {
     return { ...this.inner.capabilities, storageTiers: true };
+  }
+
+  /** Moves every existing object of one kind to `tier`, as a per-storage-class rule would. */
+  async archiveKind(kind: string, tier = 'GLACIER'): Promise<number> {
+    let n = 0;
+    for (const [key, k] of this.kinds) {
+      if (k !== kind) continue;
+      this.#tiers.set(key, { tier });
+      n++;
+    }
+    return n;
   }
 
   /** Moves every existing object under `prefix` to `tier` (default GLACIER), as a lifecycle rule would. */
@@ -82,6 +95,7 @@ export class TieringMemoryStore implements ObjectStore, ObjectTiering {
     return this.inner.list(prefix, options);
   }
   put(key: string, data: Uint8Array, options?: PutOptions): Promise<void> {
+    if (options?.kind) this.kinds.set(key, options.kind);
     this.#tiers.delete(key);
     return this.inner.put(key, data, options);
   }
