@@ -1,0 +1,126 @@
+// The AWS control plane's stateful core: control table, wrap key, failure alarm, scheduler group and role.
+import { Aws, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { CONTROL_TABLE_SCHEMA } from '../providers/aws/dynamodb-control-table.ts';
+
+/** State machines are named with this prefix; the placeholder grants below are scoped to it. */
+export const STATE_MACHINE_NAME_PREFIX = 'cloudkeep-';
+/** CloudWatch namespace of the metrics the control plane emits. */
+export const METRICS_NAMESPACE = 'Cloudkeep';
+/** Metric counting backup sessions that ended failed (emitted by the orchestrator, later). */
+export const FAILED_SESSIONS_METRIC = 'FailedSessions';
+
+/** ARN pattern of the Cloudkeep state machines in a stack's account and region. */
+export function stateMachineArnPattern(): string {
+  // Pseudo parameters rather than the stack's env, so the pattern (and its cdk-nag finding id) is the same in every env.
+  return `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:${STATE_MACHINE_NAME_PREFIX}*`;
+}
+
+export interface ControlPlaneStackProps extends StackProps {
+  /**
+   * Failed sessions within one evaluation period that raise the alarm.
+   * @default 1
+   */
+  readonly failedSessionsThreshold?: number;
+  /**
+   * Evaluation period of the failed-sessions alarm.
+   * @default Duration.minutes(5)
+   */
+  readonly alarmPeriod?: Duration;
+}
+
+function attributeType(type: 'S' | 'N' | 'B'): dynamodb.AttributeType {
+  return { S: dynamodb.AttributeType.STRING, N: dynamodb.AttributeType.NUMBER, B: dynamodb.AttributeType.BINARY }[type];
+}
+
+/** The control plane's table, keys, alarm and scheduler seams. Handlers and the state machine attach here later. */
+export class ControlPlaneStack extends Stack {
+  readonly table: dynamodb.Table;
+  readonly tableKey: kms.Key;
+  /** Wraps repository master keys (the KMS key provider's key). */
+  readonly wrapKey: kms.Key;
+  readonly alarmTopic: sns.Topic;
+  readonly failedSessionsAlarm: cloudwatch.Alarm;
+  readonly scheduleGroup: scheduler.ScheduleGroup;
+  /** Role EventBridge Scheduler assumes to start backup executions. */
+  readonly schedulerRole: iam.Role;
+
+  constructor(scope: Construct, id: string, props: ControlPlaneStackProps = {}) {
+    super(scope, id, props);
+
+    this.tableKey = new kms.Key(this, 'TableKey', {
+      description: 'Cloudkeep control table encryption',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const s = CONTROL_TABLE_SCHEMA;
+    this.table = new dynamodb.Table(this, 'ControlTable', {
+      partitionKey: { name: s.partitionKey.name, type: attributeType(s.partitionKey.type) },
+      sortKey: { name: s.sortKey.name, type: attributeType(s.sortKey.type) },
+      billingMode: s.billingMode === 'PAY_PER_REQUEST' ? dynamodb.BillingMode.PAY_PER_REQUEST : dynamodb.BillingMode.PROVISIONED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: this.tableKey,
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    for (const index of s.globalSecondaryIndexes) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: index.indexName,
+        partitionKey: { name: index.partitionKey.name, type: attributeType(index.partitionKey.type) },
+        sortKey: { name: index.sortKey.name, type: attributeType(index.sortKey.type) },
+        projectionType: dynamodb.ProjectionType[index.projectionType],
+      });
+    }
+
+    this.wrapKey = new kms.Key(this, 'WrapKey', {
+      description: 'Cloudkeep repository master-key wrapping (KMS key provider)',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // CloudWatch alarms cannot publish to topics encrypted with the AWS-managed SNS key.
+    const topicKey = new kms.Key(this, 'AlarmTopicKey', {
+      description: 'Cloudkeep alarm topic encryption',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    topicKey.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { displayName: 'Cloudkeep alarms', masterKey: topicKey, enforceSSL: true });
+
+    const failedSessions = new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: FAILED_SESSIONS_METRIC,
+      statistic: cloudwatch.Stats.SUM,
+      period: props.alarmPeriod ?? Duration.minutes(5),
+    });
+    this.failedSessionsAlarm = failedSessions.createAlarm(this, 'FailedSessionsAlarm', {
+      alarmDescription: 'A Cloudkeep backup session failed',
+      threshold: props.failedSessionsThreshold ?? 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      // The metric only exists once a session has failed: no data means nothing failed.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.failedSessionsAlarm.addAlarmAction(new cwActions.SnsAction(this.alarmTopic));
+
+    this.scheduleGroup = new scheduler.ScheduleGroup(this, 'ScheduleGroup', { removalPolicy: RemovalPolicy.DESTROY });
+    this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      description: 'Assumed by EventBridge Scheduler to start Cloudkeep backup executions',
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': this.account } } }),
+    });
+    // Placeholder: narrowed to the state machine's ARN (stateMachine.grantStartExecution) when it lands.
+    this.schedulerRole.addToPolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [stateMachineArnPattern()] }));
+    Validations.of(this.schedulerRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:${STATE_MACHINE_NAME_PREFIX}*]`,
+      reason: 'Placeholder until the state machine lands in this stack; limited to cloudkeep-* state machines in this account and region.',
+    });
+  }
+}

@@ -1,0 +1,133 @@
+// The role each protected (member) account deploys so the control plane can snapshot and run scripts there.
+import { Aws, CfnParameter, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { MANAGED_TAG_KEY, MANAGED_TAG_VALUE, SCRIPTS_TAG_KEY } from './tags.ts';
+
+export interface MemberAccountRoleProps {
+  /** ARN of the control-plane role allowed to assume this role (the only trusted principal). */
+  readonly controlPlaneRoleArn: string;
+  /** ExternalId the control plane must present (confused-deputy protection). */
+  readonly externalId: string;
+  /**
+   * Physical role name, so the control plane can build the ARN from the account id.
+   * @default 'cloudkeep-member'
+   */
+  readonly roleName?: string;
+}
+
+const P = Aws.PARTITION;
+const A = Aws.ACCOUNT_ID;
+const managedRequestTag = { StringEquals: { [`aws:RequestTag/${MANAGED_TAG_KEY}`]: MANAGED_TAG_VALUE } };
+const managedResourceTag = { StringEquals: { [`aws:ResourceTag/${MANAGED_TAG_KEY}`]: MANAGED_TAG_VALUE } };
+
+/** Regions are `*`: one IAM role serves every region of the member account. */
+function statements(): iam.PolicyStatement[] {
+  const ec2Snapshots = `arn:${P}:ec2:*::snapshot/*`;
+  return [
+    // EC2 Describe* calls support no resource-level permissions: Resource must be '*'.
+    new iam.PolicyStatement({ sid: 'Ec2Describe', actions: ['ec2:DescribeInstances', 'ec2:DescribeVolumes', 'ec2:DescribeSnapshots'], resources: ['*'] }),
+    // Snapshot sources: any volume or instance of this account (policies choose which).
+    new iam.PolicyStatement({
+      sid: 'Ec2SnapshotSources',
+      actions: ['ec2:CreateSnapshot', 'ec2:CreateSnapshots'],
+      resources: [`arn:${P}:ec2:*:${A}:volume/*`, `arn:${P}:ec2:*:${A}:instance/*`],
+    }),
+    // New snapshots must be created with the managed tag.
+    new iam.PolicyStatement({ sid: 'Ec2SnapshotCreate', actions: ['ec2:CreateSnapshot', 'ec2:CreateSnapshots'], resources: [ec2Snapshots], conditions: managedRequestTag }),
+    new iam.PolicyStatement({
+      sid: 'Ec2TagOnCreate',
+      actions: ['ec2:CreateTags'],
+      resources: [ec2Snapshots],
+      conditions: { StringEquals: { 'ec2:CreateAction': ['CreateSnapshot', 'CreateSnapshots'] } },
+    }),
+    new iam.PolicyStatement({ sid: 'Ec2SnapshotDelete', actions: ['ec2:DeleteSnapshot'], resources: [ec2Snapshots], conditions: managedResourceTag }),
+    new iam.PolicyStatement({
+      sid: 'RdsDescribe',
+      actions: ['rds:DescribeDBInstances', 'rds:DescribeDBClusters', 'rds:DescribeDBSnapshots', 'rds:DescribeDBClusterSnapshots'],
+      resources: [`arn:${P}:rds:*:${A}:db:*`, `arn:${P}:rds:*:${A}:cluster:*`, `arn:${P}:rds:*:${A}:snapshot:*`, `arn:${P}:rds:*:${A}:cluster-snapshot:*`],
+    }),
+    new iam.PolicyStatement({
+      sid: 'RdsSnapshotSources',
+      actions: ['rds:CreateDBSnapshot', 'rds:CreateDBClusterSnapshot'],
+      resources: [`arn:${P}:rds:*:${A}:db:*`, `arn:${P}:rds:*:${A}:cluster:*`],
+    }),
+    // Tag-on-create for RDS needs rds:AddTagsToResource as well; both only with the managed tag in the request.
+    new iam.PolicyStatement({
+      sid: 'RdsSnapshotCreate',
+      actions: ['rds:CreateDBSnapshot', 'rds:CreateDBClusterSnapshot', 'rds:AddTagsToResource'],
+      resources: [`arn:${P}:rds:*:${A}:snapshot:*`, `arn:${P}:rds:*:${A}:cluster-snapshot:*`],
+      conditions: managedRequestTag,
+    }),
+    new iam.PolicyStatement({
+      sid: 'RdsSnapshotDelete',
+      actions: ['rds:DeleteDBSnapshot', 'rds:DeleteDBClusterSnapshot'],
+      resources: [`arn:${P}:rds:*:${A}:snapshot:*`, `arn:${P}:rds:*:${A}:cluster-snapshot:*`],
+      conditions: managedResourceTag,
+    }),
+    // Pre/post snapshot scripts: only the two AWS shell documents...
+    new iam.PolicyStatement({
+      sid: 'SsmScriptDocuments',
+      actions: ['ssm:SendCommand'],
+      resources: [`arn:${P}:ssm:*::document/AWS-RunShellScript`, `arn:${P}:ssm:*::document/AWS-RunPowerShellScript`],
+    }),
+    // ...on instances tagged for backup scripts.
+    new iam.PolicyStatement({
+      sid: 'SsmScriptInstances',
+      actions: ['ssm:SendCommand'],
+      resources: [`arn:${P}:ec2:*:${A}:instance/*`],
+      conditions: { Null: { [`aws:ResourceTag/${SCRIPTS_TAG_KEY}`]: 'false' } },
+    }),
+    // Reading a script's outcome: GetCommandInvocation supports no resource-level permissions.
+    new iam.PolicyStatement({ sid: 'SsmScriptResults', actions: ['ssm:GetCommandInvocation'], resources: ['*'] }),
+  ];
+}
+
+/** The member-account role: trusts exactly one control-plane role with an ExternalId. */
+export class MemberAccountRole extends Construct {
+  readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: MemberAccountRoleProps) {
+    super(scope, id);
+    const trusted = new iam.ArnPrincipal(props.controlPlaneRoleArn).withConditions({ StringEquals: { 'sts:ExternalId': props.externalId } });
+    this.role = new iam.Role(this, 'Role', {
+      roleName: props.roleName ?? 'cloudkeep-member',
+      description: 'Lets the Cloudkeep control plane snapshot resources and run backup scripts in this account',
+      assumedBy: trusted,
+      inlinePolicies: { cloudkeep: new iam.PolicyDocument({ statements: statements() }) },
+    });
+    const wildcards: [string, string][] = [
+      ['Resource::*', 'EC2 Describe* and ssm:GetCommandInvocation support no resource-level permissions.'],
+      ['Resource::arn:<AWS::Partition>:ec2:*::snapshot/*', 'Snapshots are created per run; create needs the cloudkeep:managed request tag, delete the resource tag.'],
+      ['Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:volume/*', 'Backup policies choose volumes at run time; limited to this account.'],
+      ['Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:instance/*', 'Policies choose instances at run time; SendCommand additionally needs the cloudkeep:backup tag.'],
+      ['Resource::arn:<AWS::Partition>:rds:*:<AWS::AccountId>:db:*', 'Backup policies choose databases at run time; limited to this account.'],
+      ['Resource::arn:<AWS::Partition>:rds:*:<AWS::AccountId>:cluster:*', 'Backup policies choose clusters at run time; limited to this account.'],
+      ['Resource::arn:<AWS::Partition>:rds:*:<AWS::AccountId>:snapshot:*', 'Snapshots are created per run; writes are conditioned on the cloudkeep:managed tag.'],
+      ['Resource::arn:<AWS::Partition>:rds:*:<AWS::AccountId>:cluster-snapshot:*', 'Snapshots are created per run; writes are conditioned on the cloudkeep:managed tag.'],
+      ['Resource::arn:<AWS::Partition>:ssm:*::document/AWS-RunShellScript', 'AWS-owned document in every region of this account.'],
+      ['Resource::arn:<AWS::Partition>:ssm:*::document/AWS-RunPowerShellScript', 'AWS-owned document in every region of this account.'],
+    ];
+    Validations.of(this.role).acknowledge(...wildcards.map(([finding, reason]) => ({ id: `AwsSolutions-IAM5[${finding}]`, reason })));
+  }
+}
+
+export interface MemberAccountRoleStackProps extends StackProps, Partial<MemberAccountRoleProps> {}
+
+/**
+ * A stand-alone template for member accounts (deploy per account or through StackSets). Without
+ * controlPlaneRoleArn/externalId it exposes them as CloudFormation parameters.
+ */
+export class MemberAccountRoleStack extends Stack {
+  readonly memberRole: MemberAccountRole;
+
+  constructor(scope: Construct, id: string, props: MemberAccountRoleStackProps = {}) {
+    super(scope, id, props);
+    const controlPlaneRoleArn =
+      props.controlPlaneRoleArn ??
+      new CfnParameter(this, 'ControlPlaneRoleArn', { type: 'String', allowedPattern: '^arn:aws[a-z-]*:iam::\\d{12}:role/.+$', description: 'Control-plane role allowed to assume the member role' }).valueAsString;
+    const externalId =
+      props.externalId ?? new CfnParameter(this, 'ExternalId', { type: 'String', minLength: 16, noEcho: true, description: 'ExternalId the control plane presents' }).valueAsString;
+    this.memberRole = new MemberAccountRole(this, 'MemberRole', { controlPlaneRoleArn, externalId, roleName: props.roleName });
+  }
+}

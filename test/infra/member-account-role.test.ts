@@ -1,0 +1,62 @@
+// The member-account role: one trusted principal with ExternalId, and tag-conditioned snapshot writes.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { MemberAccountRoleStack } from '../../infra/member-account-role.ts';
+import { actionsOf, iamStatements, testApp } from './cdk-test-app.ts';
+
+const TRUSTED = 'arn:aws:iam::111122223333:role/cloudkeep-orchestrator';
+const app = testApp();
+const given = new MemberAccountRoleStack(app, 'Member', { controlPlaneRoleArn: TRUSTED, externalId: 'ext-0123456789abcdef' });
+const bare = new MemberAccountRoleStack(app, 'MemberTemplate');
+const t = Template.fromStack(given);
+const parameterised = Template.fromStack(bare);
+const statements = iamStatements(t, 'Member');
+const bySid = (sid: string) => statements.find((s) => (s as { Sid?: string }).Sid === sid)!;
+
+describe('member account role', () => {
+  it('trusts only the given control-plane role, with the ExternalId', () => {
+    t.hasResourceProperties('AWS::IAM::Role', {
+      RoleName: 'cloudkeep-member',
+      AssumeRolePolicyDocument: {
+        Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { AWS: TRUSTED }, Condition: { StringEquals: { 'sts:ExternalId': 'ext-0123456789abcdef' } } }],
+      },
+    });
+  });
+
+  it('without props, takes the trusted role and ExternalId as template parameters', () => {
+    parameterised.hasParameter('ControlPlaneRoleArn', { Type: 'String' });
+    parameterised.hasParameter('ExternalId', { Type: 'String', NoEcho: true });
+    parameterised.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [{ Principal: { AWS: { Ref: 'ControlPlaneRoleArn' } }, Condition: { StringEquals: { 'sts:ExternalId': { Ref: 'ExternalId' } } } }],
+      },
+    });
+  });
+
+  it('deletes only snapshots tagged cloudkeep:managed=true', () => {
+    for (const sid of ['Ec2SnapshotDelete', 'RdsSnapshotDelete']) {
+      assert.deepEqual(bySid(sid).Condition, { StringEquals: { 'aws:ResourceTag/cloudkeep:managed': 'true' } }, sid);
+    }
+    assert.deepEqual(actionsOf(bySid('RdsSnapshotDelete')), ['rds:DeleteDBSnapshot', 'rds:DeleteDBClusterSnapshot']);
+  });
+
+  it('creates snapshots only with the managed tag, and tags only on creation', () => {
+    assert.deepEqual(bySid('Ec2SnapshotCreate').Condition, { StringEquals: { 'aws:RequestTag/cloudkeep:managed': 'true' } });
+    assert.deepEqual(bySid('RdsSnapshotCreate').Condition, { StringEquals: { 'aws:RequestTag/cloudkeep:managed': 'true' } });
+    assert.deepEqual(bySid('Ec2TagOnCreate').Condition, { StringEquals: { 'ec2:CreateAction': ['CreateSnapshot', 'CreateSnapshots'] } });
+  });
+
+  it('sends commands only with the shell documents, to instances tagged for backup', () => {
+    assert.equal(JSON.stringify(bySid('SsmScriptDocuments').Resource).match(/document\/AWS-Run(Shell|PowerShell)Script/g)?.length, 2);
+    assert.deepEqual(bySid('SsmScriptInstances').Condition, { Null: { 'aws:ResourceTag/cloudkeep:backup': 'false' } });
+    const sendCommand = statements.filter((s) => actionsOf(s).includes('ssm:SendCommand')).map((s) => (s as { Sid?: string }).Sid);
+    assert.deepEqual(sendCommand, ['SsmScriptDocuments', 'SsmScriptInstances']);
+  });
+
+  it('uses Resource "*" only for calls without resource-level permissions', () => {
+    const star = statements.filter((s) => JSON.stringify(s.Resource) === '"*"').flatMap(actionsOf);
+    assert.deepEqual(star.sort(), ['ec2:DescribeInstances', 'ec2:DescribeSnapshots', 'ec2:DescribeVolumes', 'ssm:GetCommandInvocation']);
+    t.hasResourceProperties('AWS::IAM::Role', { Policies: Match.arrayWith([Match.objectLike({ PolicyName: 'cloudkeep' })]) });
+  });
+});
