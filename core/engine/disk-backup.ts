@@ -55,6 +55,15 @@ export class DiskBackup {
   }
 
   async run(disk: DiskToBackUp, parentDisk: DiskManifest | null): Promise<DiskManifest> {
+    const throttledBefore = this.#d.source.throttledMs ?? 0;
+    try {
+      return await this.#run(disk, parentDisk);
+    } finally {
+      this.#d.timers.throttling.add((this.#d.source.throttledMs ?? 0) - throttledBefore);
+    }
+  }
+
+  async #run(disk: DiskToBackUp, parentDisk: DiskManifest | null): Promise<DiskManifest> {
     const { source, signal, repo } = this.#d;
     const info = await source.describe(disk.snapshot, { signal });
     const bs = repo.params.chunking.blockSize;

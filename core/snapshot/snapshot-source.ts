@@ -26,6 +26,11 @@ export interface BlockList {
 }
 
 export interface SnapshotSource {
+  /**
+   * Milliseconds spent waiting for the source's own rate limits (e.g. the EBS GetSnapshotBlock
+   * quota), when it keeps such a count; the engine reports it as throttling.
+   */
+  readonly throttledMs?: number;
   describe(snapshot: SnapshotRef, options?: IoOptions): Promise<SnapshotInfo>;
   /**
    * Blocks that may hold data. A source that cannot tell returns every block.

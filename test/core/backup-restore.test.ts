@@ -79,4 +79,19 @@ describe('backup and restore round trips', () => {
     assert.ok((await restoreBytes(ctx, m2.id)).equals(day2), 'incremental restore differs');
     assert.ok((await restoreBytes(ctx, m1.id)).equals(day1), 'full restore differs after incremental');
   });
+  it('reports the time a source waited for its own rate limits as throttling', async () => {
+    const ctx = await makeRepo();
+    class QuotaSource extends BufferSnapshotSource {
+      throttledMs = 0;
+      override async readBlocks(ref: Parameters<BufferSnapshotSource['readBlocks']>[0], block: number, count: number, target: Uint8Array): Promise<void> {
+        this.throttledMs += 250;
+        return super.readBlocks(ref, block, count, target);
+      }
+    }
+    const source = new QuotaSource(64 * 1024);
+    const snap = source.snapshot('vol-1', mixedImage('quota', 256 * 1024));
+    const m = await backupResource({ repo: ctx.repo, index: await ctx.repo.loadIndex(), source, processor: ctx.processor }, { resource, disks: [{ name: 'root', snapshot: snap }] });
+    assert.equal(m.stats.stages.throttling, source.throttledMs);
+    assert.equal(m.stats.bottleneck, 'throttling');
+  });
 });
