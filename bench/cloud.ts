@@ -26,7 +26,7 @@ import { generateImage } from '../providers/local/image-generator.ts';
 import { startAzurite } from '../test/support/azurite.ts';
 import { FAUXQS_CREDENTIALS, FAUXQS_REGION, startFauxqs } from '../test/support/fauxqs.ts';
 import { ThreadBlockProcessor } from '../worker-image/thread-block-processor.ts';
-import { BenchCountingStore, bytes, diffTally, req, unionBytes, type Tally } from './counting-store.ts';
+import { CountingObjectStore, bytes, diffTally, req, unionBytes, type Tally } from '../core/store/counting-object-store.ts';
 import { GiB, MiB, sha256File } from './measure.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -155,7 +155,7 @@ async function withTarget<T>(target: string, fn: (store: ObjectStore, descriptio
 async function runTarget(target: string, imagePath: string, imageSha: string): Promise<TargetResult> {
   return withTarget(target, async (raw, description, wire) => {
     say(`\n== ${target}: ${description}`);
-    const counting = new BenchCountingStore(raw);
+    const counting = new CountingObjectStore(raw);
     // As the CLI composes it: one retry layer above the adapter. Counting sits below it, so retried attempts are counted.
     const store = new RetryingObjectStore(counting, { onRetry: (e) => say(`  retry: ${JSON.stringify(e)}`) });
     const phases = {} as Record<Phase, PhaseResult>;

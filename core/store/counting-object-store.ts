@@ -1,5 +1,5 @@
-// An ObjectStore decorator for the cloud benchmark: requests and bytes per operation, kind and range, with snapshots per phase.
-import type { GetOptions, IoOptions, ObjectInfo, ObjectStore, PutOptions, StoreCapabilities } from '../core/store/object-store.ts';
+// A metrics decorator: requests and bytes per operation, object kind and range, with snapshots per phase (benchmarks, diagnostics).
+import type { GetOptions, IoOptions, ObjectInfo, ObjectStore, PutOptions, StoreCapabilities } from './object-store.ts';
 
 /** Operations as billed: put, get (whole object), get-range, stat (HEAD / Get Properties), list (one per page call), delete. */
 export type CountedOp = 'put' | 'get' | 'get-range' | 'stat' | 'list' | 'delete';
@@ -18,7 +18,7 @@ function kindOf(key: string): string {
   return KIND_BY_PREFIX[key.split('/')[0]] ?? 'other';
 }
 
-export class BenchCountingStore implements ObjectStore {
+export class CountingObjectStore implements ObjectStore {
   readonly inner: ObjectStore;
   #tally: Tally = {};
 
@@ -88,6 +88,13 @@ export class BenchCountingStore implements ObjectStore {
   }
 
   /** A copy of the tallies so far. */
+  /** "put pack=12, get index=1, ... (total 31)": requests by operation and kind. */
+  summary(): string {
+    const rows = Object.entries(this.snapshot()).filter(([name]) => name.includes(' ')).sort(([a], [b]) => a.localeCompare(b));
+    const total = rows.reduce((a, [, t]) => a + t.requests, 0);
+    return `${rows.map(([name, t]) => `${name.replace(' ', ' ')}=${t.requests}`).join(', ')} (total ${total})`;
+  }
+
   snapshot(): Tally {
     return Object.fromEntries(Object.entries(this.#tally).map(([k, v]) => [k, { ...v }]));
   }
