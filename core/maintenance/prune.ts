@@ -4,7 +4,7 @@ import { ChunkIndex, type IndexedChunk } from '../repo/index-file.ts';
 import { packIdFromKey, packKey, PACKS_PREFIX, pointKey } from '../repo/layout.ts';
 import { oldestLiveSession, readMarkers, removeExpiredSessions, writeMarker, type Marker } from '../repo/markers.ts';
 import type { Repository } from '../repo/repository.ts';
-import { listAll } from '../store/object-store.ts';
+import { deleteAll, listAll } from '../store/object-store.ts';
 import { LockGuard, neededKeys, type LockOptions, type LockReport } from './locks.ts';
 import { collectReferences } from './referenced.ts';
 import { earlyDeletes, type EarlyDelete } from './early-deletes.ts';
@@ -143,13 +143,12 @@ async function sweep(
       else await repo.store.delete(indexKey, { signal });
       report.rewrittenIndexes++;
     }
-    for (const packId of doomed) {
-      throwIfAborted(signal);
-      if (!packInfos.has(packId)) continue; // deleted by an earlier run; its marker was carried
-      await repo.store.delete(packKey(packId), { signal });
-      report.deletedPacks++;
-      report.deletedBytes += packInfos.get(packId)?.size ?? 0;
-    }
+    // Packs already gone were deleted by an earlier run whose marker was carried.
+    const present = [...doomed].filter((p) => packInfos.has(p));
+    throwIfAborted(signal);
+    await deleteAll(repo.store, present.map(packKey), { signal });
+    report.deletedPacks += present.length;
+    for (const p of present) report.deletedBytes += packInfos.get(p)?.size ?? 0;
   }
   if (guard) await sweepHeld(repo, guard, index, doomed, due, held, referenced, signal);
   for (const m of due) await repo.store.delete(m.key, { signal });

@@ -196,6 +196,22 @@ export class UnsupportedOperationError extends CloudkeepError {
   }
 }
 
+/** Optional role: deletes many keys in few requests (S3 DeleteObjects takes 1,000 a call). Missing keys are fine. */
+export interface BatchDeleter {
+  deleteMany(keys: readonly string[], options?: IoOptions): Promise<void>;
+}
+
+export function isBatchDeleter(store: object): store is BatchDeleter {
+  return typeof (store as Partial<BatchDeleter>).deleteMany === 'function';
+}
+
+/** Deletes keys with the store's batch call when it has one, else one by one. */
+export async function deleteAll(store: ObjectStore, keys: readonly string[], options: IoOptions = {}): Promise<void> {
+  if (keys.length === 0) return;
+  if (isBatchDeleter(store)) return store.deleteMany(keys, options);
+  for (const key of keys) await store.delete(key, options);
+}
+
 /** Collects a listing into an array. */
 export async function listAll(store: ObjectLister, prefix: string, options?: IoOptions): Promise<ObjectInfo[]> {
   const out: ObjectInfo[] = [];

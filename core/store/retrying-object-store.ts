@@ -2,6 +2,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { AbortedError, CloudkeepError, throwIfAborted } from '../errors.ts';
 import {
+  isBatchDeleter,
   isObjectLocker,
   isObjectTiering,
   ObjectNotFoundError,
@@ -111,6 +112,13 @@ export class RetryingObjectStore implements ObjectStore, ObjectLocker, ObjectTie
   async flush(options?: IoOptions): Promise<void> {
     const inner = this.inner;
     if (inner.flush) await this.retry('flush', '', options?.signal, () => inner.flush!(options));
+  }
+
+  /** Batch deletes when the inner store has them; one by one otherwise (each retried). */
+  async deleteMany(keys: readonly string[], options?: IoOptions): Promise<void> {
+    const inner = this.inner;
+    if (isBatchDeleter(inner)) return this.retry('deleteMany', keys[0] ?? '', options?.signal, () => inner.deleteMany(keys, options));
+    for (const key of keys) await this.delete(key, options);
   }
 
   delete(key: string, options?: IoOptions): Promise<void> {
