@@ -60,7 +60,7 @@ export function buildCloudkeepApp(app: App, config: CloudkeepConfig = {}): Cloud
     prefix: config.repositoryPrefix,
     objectLock: config.objectLock,
   });
-  const controlPlane = new ControlPlaneStack(app, 'CloudkeepControlPlane', { env, description: 'Cloudkeep control plane' });
+  const controlPlane = new ControlPlaneStack(app, 'CloudkeepControlPlane', { env, description: 'Cloudkeep control plane', memberExternalId: config.memberTrust?.externalId });
   const worker = new WorkerStack(app, 'CloudkeepWorker', {
     env,
     description: 'Cloudkeep worker network, role and launch template',

@@ -1,5 +1,5 @@
 // The AWS control plane's stateful core: control table, wrap key, failure alarm, scheduler group and role.
-import { Aws, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnParameter, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -9,6 +9,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { CONTROL_TABLE_SCHEMA } from '../providers/aws/dynamodb-control-table.ts';
+import { BackupStateMachine } from './state-machine.ts';
 
 /** State machines are named with this prefix; the placeholder grants below are scoped to it. */
 export const STATE_MACHINE_NAME_PREFIX = 'cloudkeep-';
@@ -34,13 +35,18 @@ export interface ControlPlaneStackProps extends StackProps {
    * @default Duration.minutes(5)
    */
   readonly alarmPeriod?: Duration;
+  /**
+   * ExternalId the member-account roles require when the handlers assume them.
+   * @default - a CloudFormation parameter `MemberExternalId`
+   */
+  readonly memberExternalId?: string;
 }
 
 function attributeType(type: 'S' | 'N' | 'B'): dynamodb.AttributeType {
   return { S: dynamodb.AttributeType.STRING, N: dynamodb.AttributeType.NUMBER, B: dynamodb.AttributeType.BINARY }[type];
 }
 
-/** The control plane's table, keys, alarm and scheduler seams. Handlers and the state machine attach here later. */
+/** The control plane's table, keys, alarm, scheduler seams, and the backup state machine with its handlers. */
 export class ControlPlaneStack extends Stack {
   readonly table: dynamodb.Table;
   readonly tableKey: kms.Key;
@@ -51,6 +57,8 @@ export class ControlPlaneStack extends Stack {
   readonly scheduleGroup: scheduler.ScheduleGroup;
   /** Role EventBridge Scheduler assumes to start backup executions. */
   readonly schedulerRole: iam.Role;
+  /** The backup state machine and its handlers. */
+  readonly backup: BackupStateMachine;
 
   constructor(scope: Construct, id: string, props: ControlPlaneStackProps = {}) {
     super(scope, id, props);
@@ -116,11 +124,10 @@ export class ControlPlaneStack extends Stack {
       description: 'Assumed by EventBridge Scheduler to start Cloudkeep backup executions',
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': this.account } } }),
     });
-    // Placeholder: narrowed to the state machine's ARN (stateMachine.grantStartExecution) when it lands.
-    this.schedulerRole.addToPolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [stateMachineArnPattern()] }));
-    Validations.of(this.schedulerRole).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:${STATE_MACHINE_NAME_PREFIX}*]`,
-      reason: 'Placeholder until the state machine lands in this stack; limited to cloudkeep-* state machines in this account and region.',
-    });
+    const externalId =
+      props.memberExternalId ?? new CfnParameter(this, 'MemberExternalId', { type: 'String', minLength: 16, noEcho: true, description: 'ExternalId the member-account roles require' }).valueAsString;
+    this.backup = new BackupStateMachine(this, 'Backup', { table: this.table, stateMachineName: `${STATE_MACHINE_NAME_PREFIX}backup`, externalId });
+    // Only the backup state machine (the cloudkeep-* placeholder grant is gone now that it exists).
+    this.backup.stateMachine.grantStartExecution(this.schedulerRole);
   }
 }

@@ -10,9 +10,14 @@ export function cdkJsonContext(): Record<string, unknown> {
   return (JSON.parse(readFileSync(CDK_JSON, 'utf8')) as { context: Record<string, unknown> }).context;
 }
 
-/** An App for unit tests: cdk.json flags and, unless asked, no built-in template validation (~6 s per synth). */
-export function testApp(options: { validate?: boolean; outdir?: string } = {}): App {
-  return new App({ context: cdkJsonContext(), builtinCloudFormationValidation: options.validate ?? false, outdir: options.outdir });
+/**
+ * An App for unit tests: cdk.json flags and, unless asked, no built-in template validation (~6 s per
+ * synth) and no Lambda bundling (esbuild per function; the validated synth bundles).
+ */
+export function testApp(options: { validate?: boolean; outdir?: string; bundle?: boolean } = {}): App {
+  const bundle = options.bundle ?? options.validate ?? false;
+  const context = { ...cdkJsonContext(), ...(bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) };
+  return new App({ context, builtinCloudFormationValidation: options.validate ?? false, outdir: options.outdir });
 }
 
 export interface IamStatement {

@@ -76,20 +76,10 @@ describe('scheduler seams', () => {
     });
   });
 
-  it('scheduler role may only start cloudkeep-* state machines (placeholder)', () => {
+  it('scheduler role may only start the backup state machine', () => {
     t.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: logicalIdOf(stack.schedulerRole) }],
-      PolicyDocument: {
-        Statement: [
-          {
-            Effect: 'Allow',
-            Action: 'states:StartExecution',
-            Resource: {
-              'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':states:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':stateMachine:cloudkeep-*']],
-            },
-          },
-        ],
-      },
+      PolicyDocument: { Statement: [{ Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: logicalIdOf(stack.backup.stateMachine) } }] },
     });
   });
 });

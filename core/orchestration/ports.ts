@@ -1,0 +1,75 @@
+// Ports for the cloud calls the orchestration handlers make: discovery, snapshots, cross-account roles.
+import type { ResourceType } from '../policy/vocabulary.ts';
+
+/** Temporary credentials of the member-account role. */
+export interface MemberCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  /** ms since the epoch. */
+  expiration: number;
+}
+
+export interface RoleAssumer {
+  /** STS AssumeRole into `roleArn` with `externalId`; `sessionName` shows in the member's CloudTrail. */
+  assume(roleArn: string, sessionName: string): Promise<MemberCredentials>;
+}
+
+/** A resource discovery found in one region of a member account. */
+export interface FoundResource {
+  type: ResourceType;
+  id: string;
+  region: string;
+  tags: Record<string, string>;
+  /** EBS volumes of an instance, or the volume itself; empty for databases. */
+  volumeIds: string[];
+}
+
+export interface Discovery {
+  /** Resources of `types` in `region`, with their tags. */
+  list(region: string, types: readonly ResourceType[]): Promise<FoundResource[]>;
+}
+
+export type SnapshotStatus = 'pending' | 'completed' | 'error';
+
+/** A snapshot Cloudkeep created (EC2 snapshot, RDS DB or cluster snapshot). */
+export interface SnapshotInfo {
+  id: string;
+  /** The volume an EC2 snapshot is of; absent for database snapshots. */
+  volumeId?: string;
+  status: SnapshotStatus;
+  /** ms since the epoch. */
+  startTime: number;
+  tags: Record<string, string>;
+}
+
+export interface SnapshotTarget {
+  type: ResourceType;
+  id: string;
+  region: string;
+}
+
+export interface Snapshotter {
+  /**
+   * Starts the snapshots of one resource: an EC2 instance gets one crash-consistent multi-volume
+   * CreateSnapshots, a volume CreateSnapshot, RDS CreateDBSnapshot, Aurora CreateDBClusterSnapshot.
+   * Every snapshot carries `tags`.
+   */
+  create(target: SnapshotTarget, tags: Record<string, string>): Promise<SnapshotInfo[]>;
+  /** The current state of snapshots made by `create` for `target`. */
+  describe(target: SnapshotTarget, ids: readonly string[]): Promise<SnapshotInfo[]>;
+  /** Every snapshot of `target` carrying all of `tags` (Cloudkeep's own snapshots). */
+  list(target: SnapshotTarget, tags: Record<string, string>): Promise<SnapshotInfo[]>;
+  delete(target: SnapshotTarget, id: string): Promise<void>;
+}
+
+/** Builds the adapters that act inside a member account with its role's credentials. */
+export interface MemberAccountClients {
+  discovery(credentials: MemberCredentials): Discovery;
+  snapshotter(credentials: MemberCredentials): Snapshotter;
+}
+
+/** Where the state machine's task token for a resource's worker is kept until the worker reports. */
+export interface WorkerTokenStore {
+  recordWorkerToken(account: string, sessionId: string, resourceId: string, token: string): Promise<void>;
+}

@@ -1,0 +1,19 @@
+// Lambda PruneSnapshots: applies snapshot retention (never a volume's base) and returns the item's result.
+import type { Context } from 'aws-lambda';
+import { z } from 'zod';
+import type { ItemResult, ResourceItem } from '../core/orchestration/run-types.ts';
+import { pruneResourceSnapshots } from '../core/orchestration/snapshot-retention.ts';
+import { deps } from './shared/composition.ts';
+import { handle } from './shared/handle.ts';
+import { resourceItem, snapshotProgress } from './shared/schemas.ts';
+
+const input = resourceItem.extend({ snapshots: snapshotProgress, worker: z.unknown().optional() });
+
+export const handler = (event: unknown, context?: Context) =>
+  handle('PruneSnapshots', input, event, context, async (item): Promise<ItemResult & { worker?: unknown }> => {
+    const d = deps();
+    const { snapshotter } = await d.member(item.run.roleArn, `cloudkeep-${item.run.sessionId}`);
+    const pruned = await pruneResourceSnapshots(snapshotter, d.store, item as ResourceItem, d.now());
+    const { id, type, region } = item.resource;
+    return { resource: { id, type, region }, status: 'succeeded', snapshotIds: item.snapshots.snapshotIds, deleted: pruned.deleted, worker: item.worker };
+  });

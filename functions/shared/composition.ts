@@ -1,0 +1,72 @@
+// Composition root of the orchestration handlers: adapters built once per container from the environment.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { ControlStore } from '../../core/control/control-store.ts';
+import type { Discovery, RoleAssumer, Snapshotter, WorkerTokenStore } from '../../core/orchestration/ports.ts';
+import type { AwsAdapterOptions } from '../../providers/aws/aws-call.ts';
+import { AwsDiscovery } from '../../providers/aws/aws-discovery.ts';
+import { AwsRoleAssumer } from '../../providers/aws/aws-role-assumer.ts';
+import { AwsSnapshotter } from '../../providers/aws/aws-snapshotter.ts';
+import { DynamoDbControlStore } from '../../providers/aws/dynamodb-control-store.ts';
+import { DynamoDbWorkerTokens } from '../../providers/aws/dynamodb-worker-tokens.ts';
+
+/** Environment variables the handlers read; the CDK stack sets the first three. */
+export const ENV = {
+  table: 'CONTROL_TABLE_NAME',
+  externalId: 'CLOUDKEEP_EXTERNAL_ID',
+  region: 'AWS_REGION',
+  // Endpoint overrides, for tests against local servers only.
+  dynamodbEndpoint: 'CLOUDKEEP_ENDPOINT_DYNAMODB',
+  ec2Endpoint: 'CLOUDKEEP_ENDPOINT_EC2',
+  rdsEndpoint: 'CLOUDKEEP_ENDPOINT_RDS',
+  stsEndpoint: 'CLOUDKEEP_ENDPOINT_STS',
+  maxAttempts: 'CLOUDKEEP_AWS_MAX_ATTEMPTS',
+} as const;
+
+export interface Deps {
+  store: ControlStore;
+  workerTokens: WorkerTokenStore;
+  roles: RoleAssumer;
+  /** Adapters acting in the member account through `roleArn` (credentials cached until near expiry). */
+  member(roleArn: string, sessionName: string): Promise<{ discovery: Discovery; snapshotter: Snapshotter }>;
+  now(): number;
+}
+
+function required(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (!value) throw new Error(`environment variable ${name} is not set; the CDK stack sets it`);
+  return value;
+}
+
+export function depsFromEnv(env: NodeJS.ProcessEnv): Deps {
+  const region = required(env, ENV.region);
+  const options: AwsAdapterOptions = {
+    endpoints: { ec2: env[ENV.ec2Endpoint], rds: env[ENV.rdsEndpoint], sts: env[ENV.stsEndpoint] },
+    maxAttempts: env[ENV.maxAttempts] ? Number(env[ENV.maxAttempts]) : undefined,
+  };
+  const dynamo = new DynamoDBClient({ region, ...(env[ENV.dynamodbEndpoint] ? { endpoint: env[ENV.dynamodbEndpoint] } : {}), maxAttempts: options.maxAttempts });
+  const table = required(env, ENV.table);
+  const roles = new AwsRoleAssumer({ ...options, region, externalId: required(env, ENV.externalId) });
+  const members = new Map<string, { expires: number; adapters: { discovery: Discovery; snapshotter: Snapshotter } }>();
+  return {
+    store: new DynamoDbControlStore({ client: dynamo, tableName: table }),
+    workerTokens: new DynamoDbWorkerTokens(dynamo, table),
+    roles,
+    async member(roleArn, sessionName) {
+      const cached = members.get(roleArn);
+      if (cached && cached.expires > Date.now() + 5 * 60_000) return cached.adapters;
+      const credentials = await roles.assume(roleArn, sessionName);
+      const adapters = { discovery: new AwsDiscovery(credentials, options), snapshotter: new AwsSnapshotter(credentials, options) };
+      members.set(roleArn, { expires: credentials.expiration, adapters });
+      return adapters;
+    },
+    now: () => Date.now(),
+  };
+}
+
+let cached: Deps | undefined;
+
+/** The container's adapters, built on first use. */
+export function deps(): Deps {
+  cached ??= depsFromEnv(process.env);
+  return cached;
+}

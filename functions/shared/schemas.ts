@@ -1,0 +1,23 @@
+// zod schemas of the state machine's payloads, shared by the handlers.
+import { z } from 'zod';
+import { RESOURCE_TYPES } from '../../core/policy/vocabulary.ts';
+
+export const runRef = z.object({ account: z.string().min(1), policyId: z.string().min(1), sessionId: z.string().min(1), roleArn: z.string().min(1) });
+
+export const resourceItem = z.object({
+  run: runRef,
+  resource: z.object({ type: z.enum(RESOURCE_TYPES), id: z.string().min(1), region: z.string().min(1), tags: z.record(z.string(), z.string()), volumeIds: z.array(z.string()) }),
+  backupDue: z.boolean(),
+  retention: z.record(z.string(), z.unknown()).optional(),
+  tags: z.record(z.string(), z.string()),
+});
+
+export const snapshotProgress = z.object({ snapshotIds: z.array(z.string()), complete: z.boolean() });
+
+export const itemResult = z.object({
+  resource: z.object({ id: z.string().min(1), type: z.string().optional(), region: z.string().optional() }).loose(),
+  status: z.enum(['succeeded', 'failed']),
+  snapshotIds: z.array(z.string()).optional(),
+  deleted: z.array(z.string()).optional(),
+  error: z.union([z.string(), z.object({ Error: z.string().optional(), Cause: z.string().optional() })]).optional(),
+}).loose();

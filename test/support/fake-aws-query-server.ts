@@ -1,0 +1,193 @@
+// An in-process HTTP server speaking the AWS Query protocols of EC2, RDS and STS, over one in-memory cloud.
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+
+export interface FakeInstance { id: string; region: string; volumeIds: string[]; tags: Record<string, string> }
+export interface FakeDb { id: string; region: string; tags: Record<string, string> }
+export interface FakeSnapshot { id: string; region: string; volumeId?: string; dbId?: string; state: 'pending' | 'completed' | 'error'; startTime: number; tags: Record<string, string>; checks: number }
+
+export interface FakeCloud {
+  instances: FakeInstance[];
+  databases: FakeDb[];
+  snapshots: FakeSnapshot[];
+  /** Instance ids whose CreateSnapshots fails with an error response. */
+  failCreateFor: Set<string>;
+  /** Describe calls a new snapshot stays pending before it completes. */
+  pendingChecks: number;
+  /** Every call, as "service:Action:region". */
+  calls: string[];
+  assumedRoles: { roleArn: string; externalId: string | undefined }[];
+}
+
+export interface FakeAwsServer { endpoint: string; cloud: FakeCloud; stop(): Promise<void> }
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const el = (name: string, value: string | number | undefined) => (value === undefined ? '' : `<${name}>${typeof value === 'number' ? value : esc(value)}</${name}>`);
+const iso = (ms: number) => new Date(ms).toISOString();
+const ec2Tags = (tags: Record<string, string>) => `<tagSet>${Object.entries(tags).map(([k, v]) => `<item>${el('key', k)}${el('value', v)}</item>`).join('')}</tagSet>`;
+const rdsTags = (tags: Record<string, string>) => `<TagList>${Object.entries(tags).map(([k, v]) => `<Tag>${el('Key', k)}${el('Value', v)}</Tag>`).join('')}</TagList>`;
+
+class QueryError extends Error {
+  readonly code: string;
+  readonly status: number;
+  constructor(code: string, message: string, status = 400) {
+    super(message);
+    this.code = code;
+    this.status = status;
+  }
+}
+
+/** Tags of a request: any Key/Value pair named ...Tag.N.Key / ...Tag.N.Value. */
+function requestTags(p: URLSearchParams): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const [key, value] of p) {
+    const m = /^(.*Tag\.\d+)\.Key$/.exec(key);
+    if (m) tags[value] = p.get(`${m[1]}.Value`) ?? '';
+  }
+  return tags;
+}
+
+const listParam = (p: URLSearchParams, prefix: string) => [...p].filter(([k]) => new RegExp(`^${prefix}\\.\\d+$`).test(k)).map(([, v]) => v);
+
+function filters(p: URLSearchParams): { name: string; values: string[] }[] {
+  const out = [];
+  for (let n = 1; p.has(`Filter.${n}.Name`); n++) out.push({ name: p.get(`Filter.${n}.Name`) as string, values: listParam(p, `Filter\\.${n}\\.Value`) });
+  return out;
+}
+
+let counter = 0;
+const newId = (prefix: string) => `${prefix}-${(++counter).toString(16).padStart(8, '0')}`;
+
+/** Snapshots move pending -> completed after `pendingChecks` describes. */
+function advance(cloud: FakeCloud, s: FakeSnapshot): FakeSnapshot {
+  if (s.state === 'pending' && ++s.checks > cloud.pendingChecks) s.state = 'completed';
+  return s;
+}
+
+function ec2(cloud: FakeCloud, action: string, p: URLSearchParams, region: string): string {
+  const snap = (s: FakeSnapshot, stateTag: string) => `<item>${el('snapshotId', s.id)}${el('volumeId', s.volumeId)}${el(stateTag, s.state)}${el('startTime', iso(s.startTime))}${el('ownerId', '111122223333')}${ec2Tags(s.tags)}</item>`;
+  switch (action) {
+    case 'DescribeInstances': {
+      const items = cloud.instances.filter((i) => i.region === region).map((i) =>
+        `<item>${el('reservationId', `r-${i.id}`)}<instancesSet><item>${el('instanceId', i.id)}<instanceState><code>16</code><name>running</name></instanceState><blockDeviceMapping>${i.volumeIds.map((v, n) => `<item>${el('deviceName', `/dev/xvd${'abcdefgh'[n]}`)}<ebs>${el('volumeId', v)}</ebs></item>`).join('')}</blockDeviceMapping>${ec2Tags(i.tags)}</item></instancesSet></item>`);
+      return `<reservationSet>${items.join('')}</reservationSet>`;
+    }
+    case 'DescribeVolumes':
+      return `<volumeSet>${cloud.instances.filter((i) => i.region === region).flatMap((i) => i.volumeIds).map((v) => `<item>${el('volumeId', v)}<tagSet/></item>`).join('')}</volumeSet>`;
+    case 'CreateSnapshots': {
+      const instance = cloud.instances.find((i) => i.id === p.get('InstanceSpecification.InstanceId') && i.region === region);
+      if (!instance) throw new QueryError('InvalidInstanceID.NotFound', `The instance ID '${p.get('InstanceSpecification.InstanceId')}' does not exist`);
+      if (cloud.failCreateFor.has(instance.id)) throw new QueryError('SnapshotCreationPerVolumeRateExceeded', `snapshot rate exceeded for the volumes of ${instance.id}`);
+      const tags = requestTags(p);
+      const created = instance.volumeIds.map((volumeId) => ({ id: newId('snap'), region, volumeId, state: 'pending' as const, startTime: Date.now(), tags, checks: 0 }));
+      cloud.snapshots.push(...created);
+      return `<snapshotSet>${created.map((s) => snap(s, 'state')).join('')}</snapshotSet>`;
+    }
+    case 'DescribeSnapshots': {
+      const ids = listParam(p, 'SnapshotId');
+      let found = cloud.snapshots.filter((s) => s.region === region && s.volumeId);
+      if (ids.length > 0) {
+        const missing = ids.filter((id) => !found.some((s) => s.id === id));
+        if (missing.length > 0) throw new QueryError('InvalidSnapshot.NotFound', `The snapshot '${missing[0]}' does not exist.`);
+        found = found.filter((s) => ids.includes(s.id)).map((s) => advance(cloud, s));
+      }
+      for (const f of filters(p)) {
+        const tag = /^tag:(.+)$/.exec(f.name)?.[1];
+        if (tag) found = found.filter((s) => f.values.includes(s.tags[tag]));
+        else if (f.name === 'volume-id') found = found.filter((s) => f.values.includes(s.volumeId ?? ''));
+      }
+      return `<snapshotSet>${found.map((s) => snap(s, 'status')).join('')}</snapshotSet>`;
+    }
+    case 'DeleteSnapshot': {
+      const id = p.get('SnapshotId');
+      const at = cloud.snapshots.findIndex((s) => s.id === id && s.region === region);
+      if (at < 0) throw new QueryError('InvalidSnapshot.NotFound', `The snapshot '${id}' does not exist.`);
+      cloud.snapshots.splice(at, 1);
+      return '<return>true</return>';
+    }
+    default:
+      throw new QueryError('InvalidAction', `fake EC2 does not implement ${action}`);
+  }
+}
+
+function rds(cloud: FakeCloud, action: string, p: URLSearchParams, region: string): string {
+  const dbSnap = (s: FakeSnapshot) => `<DBSnapshot>${el('DBSnapshotIdentifier', s.id)}${el('DBInstanceIdentifier', s.dbId)}${el('SnapshotCreateTime', iso(s.startTime))}${el('Status', s.state === 'completed' ? 'available' : s.state === 'error' ? 'failed' : 'creating')}${el('SnapshotType', 'manual')}${rdsTags(s.tags)}</DBSnapshot>`;
+  switch (action) {
+    case 'DescribeDBInstances':
+      return `<DBInstances>${cloud.databases.filter((d) => d.region === region).map((d) => `<DBInstance>${el('DBInstanceIdentifier', d.id)}${el('Engine', 'postgres')}${rdsTags(d.tags)}</DBInstance>`).join('')}</DBInstances>`;
+    case 'DescribeDBClusters':
+      return '<DBClusters/>';
+    case 'CreateDBSnapshot': {
+      const db = cloud.databases.find((d) => d.id === p.get('DBInstanceIdentifier') && d.region === region);
+      if (!db) throw new QueryError('DBInstanceNotFound', `DBInstance ${p.get('DBInstanceIdentifier')} not found.`, 404);
+      const s: FakeSnapshot = { id: p.get('DBSnapshotIdentifier') as string, region, dbId: db.id, state: 'pending', startTime: Date.now(), tags: requestTags(p), checks: 0 };
+      cloud.snapshots.push(s);
+      return dbSnap(s);
+    }
+    case 'DescribeDBSnapshots': {
+      const id = p.get('DBSnapshotIdentifier');
+      let found = cloud.snapshots.filter((s) => s.region === region && s.dbId);
+      if (id) {
+        found = found.filter((s) => s.id === id).map((s) => advance(cloud, s));
+        if (found.length === 0) throw new QueryError('DBSnapshotNotFound', `DBSnapshot ${id} not found.`, 404);
+      }
+      if (p.get('DBInstanceIdentifier')) found = found.filter((s) => s.dbId === p.get('DBInstanceIdentifier'));
+      return `<DBSnapshots>${found.map(dbSnap).join('')}</DBSnapshots>`;
+    }
+    case 'DeleteDBSnapshot': {
+      const at = cloud.snapshots.findIndex((s) => s.id === p.get('DBSnapshotIdentifier') && s.region === region && s.dbId);
+      if (at < 0) throw new QueryError('DBSnapshotNotFound', `DBSnapshot ${p.get('DBSnapshotIdentifier')} not found.`, 404);
+      const [s] = cloud.snapshots.splice(at, 1);
+      return dbSnap(s);
+    }
+    default:
+      throw new QueryError('InvalidAction', `fake RDS does not implement ${action}`);
+  }
+}
+
+function sts(cloud: FakeCloud, action: string, p: URLSearchParams): string {
+  if (action !== 'AssumeRole') throw new QueryError('InvalidAction', `fake STS does not implement ${action}`);
+  const roleArn = p.get('RoleArn') ?? '';
+  cloud.assumedRoles.push({ roleArn, externalId: p.get('ExternalId') ?? undefined });
+  return `<Credentials>${el('AccessKeyId', 'ASIAFAKE')}${el('SecretAccessKey', 'secret')}${el('SessionToken', `token-${cloud.assumedRoles.length}`)}${el('Expiration', iso(Date.now() + 3_600_000))}</Credentials><AssumedRoleUser>${el('AssumedRoleId', 'AROAFAKE:cloudkeep')}${el('Arn', roleArn)}</AssumedRoleUser>`;
+}
+
+async function body(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function startFakeAwsServer(cloud: Partial<FakeCloud> = {}): Promise<FakeAwsServer> {
+  const state: FakeCloud = { instances: [], databases: [], snapshots: [], failCreateFor: new Set(), pendingChecks: 1, calls: [], assumedRoles: [], ...cloud };
+  const server: Server = createServer(async (req, res) => {
+    const p = new URLSearchParams(await body(req));
+    const scope = /Credential=[^/]+\/\d+\/([^/]+)\/([^/]+)\//.exec(req.headers.authorization ?? '');
+    const [region, service] = [scope?.[1] ?? 'us-east-1', scope?.[2] ?? ''];
+    const action = p.get('Action') ?? '';
+    state.calls.push(`${service}:${action}:${region}`);
+    const requestId = `req-${state.calls.length}`;
+    try {
+      const inner = service === 'ec2' ? ec2(state, action, p, region) : service === 'rds' ? rds(state, action, p, region) : sts(state, action, p);
+      const xml = service === 'ec2'
+        ? `<${action}Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">${el('requestId', requestId)}${inner}</${action}Response>`
+        : `<${action}Response><${action}Result>${inner}</${action}Result><ResponseMetadata>${el('RequestId', requestId)}</ResponseMetadata></${action}Response>`;
+      res.writeHead(200, { 'content-type': 'text/xml' }).end(xml);
+    } catch (err) {
+      const e = err instanceof QueryError ? err : new QueryError('InternalError', String(err), 500);
+      const xml = service === 'ec2'
+        ? `<Response><Errors><Error>${el('Code', e.code)}${el('Message', e.message)}</Error></Errors>${el('RequestID', requestId)}</Response>`
+        : `<ErrorResponse><Error>${el('Type', 'Sender')}${el('Code', e.code)}${el('Message', e.message)}</Error>${el('RequestId', requestId)}</ErrorResponse>`;
+      res.writeHead(e.status, { 'content-type': 'text/xml' }).end(xml);
+    }
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    cloud: state,
+    stop: () => new Promise<void>((done) => { server.closeAllConnections(); server.close(() => done()); }),
+  };
+}
