@@ -7,6 +7,7 @@ import { loadPolicies, type LoadedPolicy } from '../../core/policy/load-policies
 import { parseInventory, planPolicies, type DiscoveredResource, type Plan, type ScheduleRuns } from '../../core/policy/plan.ts';
 import { PolicyValidationError } from '../../core/policy/policy-schema.ts';
 import { emit, type GlobalOptions } from '../context.ts';
+import { registerApply } from './policy-apply.ts';
 
 const DEFAULT_DIR = './policies';
 
@@ -108,11 +109,5 @@ export function registerPolicy(program: Command, globals: () => GlobalOptions): 
       const plan = planPolicies(loaded.map((l) => l.policy), await readInventory(o.inventory), at, runs);
       emit(g, { at, ...plan }, () => planText(plan));
     });
-  policy
-    .command('apply')
-    .description('deploy the policies to the control plane (not available yet)')
-    .argument('[dir]', 'policy folder', DEFAULT_DIR)
-    .action(() => {
-      throw new InvalidArgumentError('policy apply is not available yet: it needs the control plane (API, schedules and functions), which is not built; use "cloudkeep policy validate" and "cloudkeep policy plan" meanwhile');
-    });
+  registerApply(policy, globals, load, DEFAULT_DIR);
 }

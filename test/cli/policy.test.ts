@@ -1,14 +1,23 @@
 // `cloudkeep policy validate|plan|apply` through a commander program, as the CLI will register it.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { registerPolicy } from '../../cli/commands/policy.ts';
 import { exitCodeFor } from '../../cli/errors.ts';
+import { ConflictError } from '../../core/control/control-errors.ts';
+import { asAccountId, asPolicyId } from '../../core/control/control-ids.ts';
+import { computeApplyPlan, executeApply } from '../../core/policy/apply-execute.ts';
+import { loadPolicies } from '../../core/policy/load-policies.ts';
+import { FileControlStore } from '../../providers/local/file-control-store.ts';
+import { LocalScheduler } from '../../providers/local/local-scheduler.ts';
 
 const EXAMPLES = new URL('../../policies/', import.meta.url).pathname;
+const ACCOUNT = '123456789012';
+const SM = 'arn:aws:states:eu-west-1:123456789012:stateMachine:cloudkeep-backup';
+const ROLE = 'arn:aws:iam::123456789012:role/cloudkeep-scheduler';
 
 /** Runs `cloudkeep policy ...` in-process; returns stdout, the exit code main() would give, and the error. */
 async function run(args: string[], json = true): Promise<{ code: number; stdout: string; error?: Error }> {
@@ -98,9 +107,93 @@ describe('cloudkeep policy', () => {
     assert.match(r.error!.message, /cannot read --inventory/);
   });
 
-  it('apply says it is not available yet, exit code 2', async () => {
-    const r = await run(['apply', EXAMPLES]);
-    assert.equal(r.code, 2);
-    assert.match(r.error!.message, /policy apply is not available yet/);
+  describe('apply (file control store + local scheduler)', () => {
+    let policies = '';
+    let control = '';
+    let schedules = '';
+    const apply = (extra: string[] = [], json = true) =>
+      run(['apply', policies, '--control', `file:${control}`, '--scheduler', `local:${schedules}`, '--state-machine-arn', SM, '--role-arn', ROLE, '--group', 'cloudkeep', ...extra], json);
+    const scheduleFile = (name: string) => join(schedules, 'cloudkeep', `${name}.json`);
+    const actions = (out: { policies: { policyId: string; action: string }[]; schedules: { name: string; action: string }[] }) =>
+      [...out.policies.map((p) => `${p.policyId}:${p.action}`), ...out.schedules.map((x) => `${x.name}:${x.action}`)];
+    before(async () => {
+      policies = join(dir, 'apply', 'policies');
+      control = join(dir, 'apply', 'control');
+      schedules = join(dir, 'apply', 'schedules');
+      await cp(EXAMPLES, policies, { recursive: true });
+    });
+
+    it('--dry-run prints the plan and changes nothing', async () => {
+      const r = await apply(['--dry-run'], false);
+      assert.equal(r.code, 0, r.error?.message);
+      assert.match(r.stdout, /policy 123456789012\/web-servers: create\n/);
+      assert.match(r.stdout, /schedule cloudkeep\/cloudkeep-web-servers-snapshots: create cron\(0 2 \* \* \? \*\) Europe\/Berlin/);
+      assert.match(r.stdout, /6 change\(s\)\ndry run: nothing changed$/m);
+      assert.deepEqual(await new FileControlStore(control).listPolicies(asAccountId(ACCOUNT)), []);
+      await assert.rejects(readFile(scheduleFile('cloudkeep-web-servers-snapshots')), { code: 'ENOENT' });
+    });
+
+    it('first apply creates policies and schedules; a second changes nothing and says so', async () => {
+      const first = await apply();
+      assert.equal(first.code, 0, first.error?.message);
+      const out = JSON.parse(first.stdout);
+      assert.equal(out.applied, 6);
+      assert.deepEqual(actions(out), ['databases:create', 'web-servers:create', 'cloudkeep-databases-backup:create', 'cloudkeep-databases-snapshots:create', 'cloudkeep-web-servers-backup:create', 'cloudkeep-web-servers-snapshots:create']);
+      const stored = await new FileControlStore(control).listPolicies(asAccountId(ACCOUNT));
+      assert.deepEqual(stored.map((p) => `${p.id}@${p.version}`), ['databases@1', 'web-servers@1']);
+      const snap = JSON.parse(await readFile(scheduleFile('cloudkeep-web-servers-backup'), 'utf8'));
+      assert.equal(snap.expression, 'cron(0 3 ? * SUN *)');
+      assert.equal(snap.timeZone, 'Europe/Berlin');
+      assert.equal(snap.targetArn, SM);
+      assert.equal(snap.roleArn, ROLE);
+      assert.deepEqual(JSON.parse(snap.input), { policyId: 'web-servers', account: ACCOUNT, run: 'backup' });
+      assert.equal(JSON.parse(await readFile(scheduleFile('cloudkeep-databases-snapshots'), 'utf8')).expression, 'rate(6 hours)');
+      const second = await apply([], false);
+      assert.equal(second.code, 0, second.error?.message);
+      assert.match(second.stdout, /no changes: everything is applied already\n$/);
+      assert.deepEqual((await new FileControlStore(control).listPolicies(asAccountId(ACCOUNT))).map((p) => p.version), [1, 1]);
+    });
+
+    it('editing a schedule updates the policy and that schedule only', async () => {
+      const file = join(policies, ACCOUNT, 'web-servers.yaml');
+      await writeFile(file, (await readFile(file, 'utf8')).replace('schedule: "0 2 * * *"', 'schedule: "15 4 * * 1-5"'));
+      const r = await apply();
+      assert.equal(r.code, 0, r.error?.message);
+      const out = JSON.parse(r.stdout);
+      assert.deepEqual(actions(out).filter((a) => !a.endsWith(':unchanged')), ['web-servers:update', 'cloudkeep-web-servers-snapshots:update']);
+      assert.equal(JSON.parse(await readFile(scheduleFile('cloudkeep-web-servers-snapshots'), 'utf8')).expression, 'cron(15 4 ? * MON-FRI *)');
+      assert.equal((await new FileControlStore(control).getPolicy(asAccountId(ACCOUNT), asPolicyId('web-servers')))?.version, 2);
+      assert.equal(JSON.parse((await apply()).stdout).changes, 0);
+    });
+
+    it('removing a policy deletes it and its schedules', async () => {
+      await rm(join(policies, ACCOUNT, 'databases.yaml'));
+      const r = await apply();
+      assert.equal(r.code, 0, r.error?.message);
+      assert.deepEqual(actions(JSON.parse(r.stdout)).filter((a) => !a.endsWith(':unchanged')), ['databases:delete', 'cloudkeep-databases-backup:delete', 'cloudkeep-databases-snapshots:delete']);
+      assert.deepEqual((await new FileControlStore(control).listPolicies(asAccountId(ACCOUNT))).map((p) => p.id), ['web-servers']);
+      assert.deepEqual((await new LocalScheduler(schedules).list('cloudkeep')).map((x) => x.name), ['cloudkeep-web-servers-backup', 'cloudkeep-web-servers-snapshots']);
+    });
+
+    it('a policy changed by someone else meanwhile is a conflict, not an overwrite', async () => {
+      const store = new FileControlStore(control);
+      const scheduler = new LocalScheduler(schedules);
+      const onDisk = (await loadPolicies(policies)).map((l) => ({ ...l.policy, name: 'Renamed' }));
+      const plan = await computeApplyPlan(onDisk, store, scheduler, { stateMachineArn: SM, roleArn: ROLE, groupName: 'cloudkeep' });
+      const current = await store.getPolicy(asAccountId(ACCOUNT), asPolicyId('web-servers'));
+      await store.putPolicy(asAccountId(ACCOUNT), { id: asPolicyId('web-servers'), name: 'Other', body: current!.body }, current!.version);
+      await assert.rejects(executeApply(plan, store, scheduler), (e: Error) => e instanceof ConflictError && /policy 123456789012\/web-servers .*changed since this apply read it \(it was at version 2\)/.test(e.message));
+    });
+
+    it('refuses unknown --control and --scheduler forms and EventBridge-incompatible schedules, exit code 2', async () => {
+      const bad = await run(['apply', policies, '--control', 'mysql:x', '--scheduler', 'aws', '--state-machine-arn', SM, '--role-arn', ROLE]);
+      assert.equal(bad.code, 2);
+      assert.match(bad.error!.message, /--control "mysql:x": expected file:<dir> or dynamodb:<table>/);
+      const file = join(policies, ACCOUNT, 'web-servers.yaml');
+      await writeFile(file, (await readFile(file, 'utf8')).replace('schedule: "0 3 * * 0"', 'schedule: "0 3 1 * 0"'));
+      const r = await apply();
+      assert.equal(r.code, 2);
+      assert.match(r.error!.message, /policy "web-servers" backup\.schedule: "0 3 1 \* 0" cannot run on EventBridge Scheduler: it restricts both day-of-month/);
+    });
   });
 });
