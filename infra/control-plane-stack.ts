@@ -1,5 +1,5 @@
 // The AWS control plane's stateful core: control table, wrap key, failure alarm, scheduler group and role.
-import { Aws, CfnParameter, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -10,6 +10,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { CONTROL_TABLE_SCHEMA } from '../providers/aws/dynamodb-control-table.ts';
 import { BackupStateMachine } from './state-machine.ts';
+import { ORCHESTRATION_ROLE_NAME, WORKER_LAUNCH_TEMPLATE_NAME } from './tags.ts';
 
 /** State machines are named with this prefix; the placeholder grants below are scoped to it. */
 export const STATE_MACHINE_NAME_PREFIX = 'cloudkeep-';
@@ -57,6 +58,8 @@ export class ControlPlaneStack extends Stack {
   readonly scheduleGroup: scheduler.ScheduleGroup;
   /** Role EventBridge Scheduler assumes to start backup executions. */
   readonly schedulerRole: iam.Role;
+  /** The one role of the handlers that assume member roles; member-account roles trust exactly this ARN. */
+  readonly orchestrationRole: iam.Role;
   /** The backup state machine and its handlers. */
   readonly backup: BackupStateMachine;
 
@@ -126,7 +129,24 @@ export class ControlPlaneStack extends Stack {
     });
     const externalId =
       props.memberExternalId ?? new CfnParameter(this, 'MemberExternalId', { type: 'String', minLength: 16, noEcho: true, description: 'ExternalId the member-account roles require' }).valueAsString;
-    this.backup = new BackupStateMachine(this, 'Backup', { table: this.table, stateMachineName: `${STATE_MACHINE_NAME_PREFIX}backup`, externalId });
+    this.orchestrationRole = new iam.Role(this, 'OrchestrationRole', {
+      roleName: ORCHESTRATION_ROLE_NAME,
+      description: 'Cloudkeep handlers that act in member accounts (Discover, Take/Check/PruneSnapshots, CleanupWorker)',
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    });
+    new CfnOutput(this, 'OrchestrationRoleArn', {
+      value: this.orchestrationRole.roleArn,
+      exportName: 'CloudkeepOrchestrationRoleArn',
+      description: 'ControlPlaneRoleArn of the member-account role stack: the only principal it trusts',
+    });
+    this.backup = new BackupStateMachine(this, 'Backup', {
+      table: this.table,
+      stateMachineName: `${STATE_MACHINE_NAME_PREFIX}backup`,
+      externalId,
+      orchestrationRole: this.orchestrationRole,
+      workerLaunchTemplate: WORKER_LAUNCH_TEMPLATE_NAME,
+      workerKeySpec: `aws-kms:${this.wrapKey.keyArn}`,
+    });
     // Only the backup state machine (the cloudkeep-* placeholder grant is gone now that it exists).
     this.backup.stateMachine.grantStartExecution(this.schedulerRole);
   }

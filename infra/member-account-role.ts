@@ -125,7 +125,7 @@ export class MemberAccountRoleStack extends Stack {
     super(scope, id, props);
     const controlPlaneRoleArn =
       props.controlPlaneRoleArn ??
-      new CfnParameter(this, 'ControlPlaneRoleArn', { type: 'String', allowedPattern: '^arn:aws[a-z-]*:iam::\\d{12}:role/.+$', description: 'Control-plane role allowed to assume the member role' }).valueAsString;
+      new CfnParameter(this, 'ControlPlaneRoleArn', { type: 'String', allowedPattern: '^arn:aws[a-z-]*:iam::\\d{12}:role/.+$', description: 'The control plane\'s OrchestrationRoleArn output (role cloudkeep-orchestration): the only principal allowed to assume the member role' }).valueAsString;
     const externalId =
       props.externalId ?? new CfnParameter(this, 'ExternalId', { type: 'String', minLength: 16, noEcho: true, description: 'ExternalId the control plane presents' }).valueAsString;
     this.memberRole = new MemberAccountRole(this, 'MemberRole', { controlPlaneRoleArn, externalId, roleName: props.roleName });

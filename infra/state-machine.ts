@@ -9,6 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { MANAGED_TAG_KEY, MANAGED_TAG_VALUE, WORKER_ROLE_NAME_PREFIX } from './tags.ts';
 
 const ROOT = new URL('../', import.meta.url);
 /** Handler entry files (bundled, never imported here). */
@@ -37,9 +38,23 @@ export interface BackupStateMachineProps {
    */
   readonly workerHeartbeat?: Duration;
   readonly workerTimeout?: Duration;
+  /**
+   * Snapshot status checks before the resource fails with Cloudkeep.SnapshotTimeout.
+   * @default 120
+   */
+  readonly maxSnapshotChecks?: number;
+  /** The one role of every handler that assumes the member role (the member roles trust exactly it). */
+  readonly orchestrationRole: iam.IRole;
+  /** Name (or id) of the worker launch template; a name, so the worker stack need not be deployed first. */
+  readonly workerLaunchTemplate: string;
+  /** Key spec of the repository master key the workers use (e.g. aws-kms:<wrap key arn>). */
+  readonly workerKeySpec: string;
 }
 
-/** LoadPolicy -> Discover -> Map(snapshots, wait loop, worker, prune; each item caught) -> RecordSession. */
+/**
+ * LoadPolicy -> Discover -> Map(snapshots, bounded wait loop, worker (cleaned up on failure), prune; each item caught) -> RecordSession.
+ * A failed LoadPolicy or Discover ends the run failed; once a session exists, FailSession records it failed first.
+ */
 export class BackupStateMachine extends Construct {
   readonly stateMachine: sfn.StateMachine;
   readonly functions: Record<string, nodejs.NodejsFunction> = {};
@@ -47,7 +62,12 @@ export class BackupStateMachine extends Construct {
   constructor(scope: Construct, id: string, props: BackupStateMachineProps) {
     super(scope, id);
     const memberRoleArn = `arn:${Aws.PARTITION}:iam::*:role/${props.memberRoleName ?? 'cloudkeep-member'}`;
-    const fn = (name: string, file: string, access: 'read' | 'write' | 'readWrite', assumeMember: boolean) => {
+    const shared = props.orchestrationRole;
+    // The shared role reads and writes the table (the union of its handlers' needs) and assumes member roles.
+    props.table.grantReadWriteData(shared);
+    shared.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [memberRoleArn] }));
+    const fn = (name: string, file: string, access: 'read' | 'write' | 'readWrite', assumeMember: boolean, environment: Record<string, string> = {}) => {
+      const logGroup = new logs.LogGroup(this, `${name}Logs`, { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
       const f = new nodejs.NodejsFunction(this, name, {
         entry: entry(file),
         projectRoot: fileURLToPath(ROOT),
@@ -56,8 +76,9 @@ export class BackupStateMachine extends Construct {
         architecture: lambda.Architecture.ARM_64,
         memorySize: 512,
         timeout: Duration.minutes(2),
-        logGroup: new logs.LogGroup(this, `${name}Logs`, { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
-        environment: { CONTROL_TABLE_NAME: props.table.tableName, CLOUDKEEP_EXTERNAL_ID: props.externalId, POWERTOOLS_SERVICE_NAME: 'cloudkeep-orchestration' },
+        logGroup,
+        ...(assumeMember ? { role: shared } : {}),
+        environment: { CONTROL_TABLE_NAME: props.table.tableName, CLOUDKEEP_EXTERNAL_ID: props.externalId, POWERTOOLS_SERVICE_NAME: 'cloudkeep-orchestration', ...environment },
         bundling: {
           forceDockerBundling: false,
           format: nodejs.OutputFormat.ESM,
@@ -67,10 +88,11 @@ export class BackupStateMachine extends Construct {
           externalModules: [],
         },
       });
-      if (access === 'read') props.table.grantReadData(f);
+      // A shared role gets no basic execution policy: only its functions' own log groups.
+      if (assumeMember) logGroup.grantWrite(shared);
+      else if (access === 'read') props.table.grantReadData(f);
       else if (access === 'write') props.table.grantWriteData(f);
       else props.table.grantReadWriteData(f);
-      if (assumeMember) f.addToRolePolicy(new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [memberRoleArn] }));
       this.functions[name] = f;
       return f;
     };
@@ -79,7 +101,9 @@ export class BackupStateMachine extends Construct {
     const take = fn('TakeSnapshotsFunction', 'take-snapshots', 'readWrite', true);
     const check = fn('CheckSnapshotsFunction', 'check-snapshots', 'read', true);
     const prune = fn('PruneSnapshotsFunction', 'prune-snapshots', 'read', true);
-    const startWorker = fn('StartWorkerFunction', 'start-worker', 'write', false);
+    const startWorker = fn('StartWorkerFunction', 'start-worker', 'readWrite', false, { CLOUDKEEP_WORKER_LAUNCH_TEMPLATE: props.workerLaunchTemplate, CLOUDKEEP_WORKER_KEY: props.workerKeySpec });
+    const cleanup = fn('CleanupWorkerFunction', 'cleanup-worker', 'readWrite', true);
+    grantWorkerLaunch(startWorker, shared);
     const record = fn('RecordSessionFunction', 'record-session', 'readWrite', false);
 
     // payloadResponseOnly: the function gets the state input (or `payload`) and its return is the result
@@ -93,6 +117,13 @@ export class BackupStateMachine extends Construct {
 
     const takeSnapshots = invoke('TakeSnapshots', take, whole, '$.snapshots');
     const wait = new sfn.Wait(this, 'WaitForSnapshots', { time: sfn.WaitTime.duration(props.snapshotPollInterval ?? Duration.seconds(30)) });
+    const maxChecks = props.maxSnapshotChecks ?? 120;
+    const initChecks = new sfn.Pass(this, 'InitSnapshotChecks', { result: sfn.Result.fromObject({ count: 0 }), resultPath: '$.checks' });
+    const countCheck = new sfn.Pass(this, 'CountSnapshotCheck', {
+      parameters: { count: sfn.JsonPath.mathAdd(sfn.JsonPath.numberAt('$.checks.count'), 1) },
+      resultPath: '$.checks',
+    });
+    const checksExhausted = new sfn.Fail(this, 'SnapshotsTimedOut', { error: 'Cloudkeep.SnapshotTimeout', cause: `the snapshots did not complete within ${maxChecks} status checks` });
     const checkSnapshots = invoke('CheckSnapshots', check, whole, '$.snapshots');
     const pruneSnapshots = invoke('PruneSnapshots', prune, whole, undefined);
     const worker = new tasks.LambdaInvoke(this, 'StartWorker', {
@@ -104,11 +135,16 @@ export class BackupStateMachine extends Construct {
       taskTimeout: sfn.Timeout.duration(props.workerTimeout ?? Duration.hours(12)),
       resultPath: '$.worker',
     });
+    // A failed or timed-out worker: terminate it, delete the run's snapshots, fail the task; the item ends with that result.
+    worker.addCatch(invoke('CleanupWorker', cleanup, whole, undefined), { errors: ['States.Timeout', 'States.HeartbeatTimeout', 'States.TaskFailed'], resultPath: '$.workerError' });
     const backupDue = new sfn.Choice(this, 'BackupDue')
       .when(sfn.Condition.booleanEquals('$.backupDue', true), worker.next(pruneSnapshots))
       .otherwise(pruneSnapshots);
-    const complete = new sfn.Choice(this, 'SnapshotsComplete').when(sfn.Condition.booleanEquals('$.snapshots.complete', true), backupDue).otherwise(wait);
-    const perResource = takeSnapshots.next(wait).next(checkSnapshots).next(complete);
+    const complete = new sfn.Choice(this, 'SnapshotsComplete')
+      .when(sfn.Condition.booleanEquals('$.snapshots.complete', true), backupDue)
+      .when(sfn.Condition.numberGreaterThanEquals('$.checks.count', maxChecks), checksExhausted)
+      .otherwise(wait);
+    const perResource = takeSnapshots.next(initChecks).next(wait).next(countCheck).next(checkSnapshots).next(complete);
 
     const resourceFailed = new sfn.Pass(this, 'ResourceFailed', {
       parameters: { resource: sfn.JsonPath.objectAt('$.resource'), status: 'failed', error: sfn.JsonPath.objectAt('$.error') },
@@ -122,8 +158,14 @@ export class BackupStateMachine extends Construct {
       .when(sfn.Condition.stringEquals('$.status', 'failed'), new sfn.Fail(this, 'SessionFailed', { error: 'Cloudkeep.SessionFailed', cause: 'every resource of the session failed' }))
       .otherwise(new sfn.Succeed(this, 'SessionDone'));
 
-    const definition = invoke('LoadPolicy', loadPolicy, whole, '$.run')
-      .next(invoke('Discover', discover, undefined, '$.discovery', '$.run'))
+    // Before the Map: LoadPolicy opens no session unless it succeeds; after it, FailSession closes the session failed.
+    const runFailed = new sfn.Fail(this, 'RunFailed', { errorPath: '$.error.Error', causePath: '$.error.Cause' });
+    const failSession = invoke('FailSession', record, sfn.TaskInput.fromObject({ run: sfn.JsonPath.objectAt('$.run'), results: [], failure: sfn.JsonPath.objectAt('$.error') }), '$.outcome');
+    failSession.next(runFailed);
+    const loadPolicyTask = invoke('LoadPolicy', loadPolicy, whole, '$.run').addCatch(runFailed, { errors: ['States.ALL'], resultPath: '$.error' });
+    const discoverTask = invoke('Discover', discover, undefined, '$.discovery', '$.run').addCatch(failSession, { errors: ['States.ALL'], resultPath: '$.error' });
+    const definition = loadPolicyTask
+      .next(discoverTask)
       .next(map)
       .next(recordSession)
       .next(outcome);
@@ -135,13 +177,21 @@ export class BackupStateMachine extends Construct {
       tracingEnabled: true,
       logs: { destination: new logs.LogGroup(this, 'StateMachineLogs', { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY }), level: sfn.LogLevel.ALL },
     });
-    this.acknowledgeFindings(props.table, props.memberRoleName ?? 'cloudkeep-member');
+    this.acknowledgeFindings(props.table, props.memberRoleName ?? 'cloudkeep-member', shared, startWorker);
   }
 
-  private acknowledgeFindings(table: dynamodb.ITable, memberRoleName: string): void {
+  private acknowledgeFindings(table: dynamodb.ITable, memberRoleName: string, shared: iam.IRole, startWorker: Construct): void {
     const logicalId = (c: Construct) => Stack.of(this).getLogicalId(c.node.defaultChild as CfnElement);
     const ack = (scope: Construct, id: string, reason: string) => Validations.of(scope).acknowledge({ id, reason });
-    for (const f of Object.values(this.functions)) {
+    const ec2 = (type: string) => `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:${type}/*]`;
+    const launch = 'Workers are launched per run in any worker region of this account; instances and volumes only with the cloudkeep:managed request tag.';
+    ack(startWorker, ec2('instance'), launch);
+    ack(startWorker, ec2('volume'), launch);
+    for (const type of ['launch-template', 'subnet', 'security-group', 'network-interface']) ack(startWorker, ec2(type), 'Policies choose worker subnets per region; the launch template fixes image, role and security group.');
+    ack(startWorker, 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:*::image/*]', 'The launch template resolves the worker AMI at deploy time (public Amazon Linux images).');
+    ack(startWorker, `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/${WORKER_ROLE_NAME_PREFIX}*]`, 'Only the worker stack roles, only to EC2 (iam:PassedToService).');
+    ack(shared, ec2('instance'), 'CleanupWorker terminates worker instances launched per run; only those tagged cloudkeep:managed.');
+    for (const f of [...Object.values(this.functions), shared]) {
       ack(f, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', "The basic execution role only writes the function's own logs.");
       ack(f, `AwsSolutions-IAM5[Resource::<${logicalId(table)}.Arn>/index/*]`, 'grantReadData/grantWriteData on the control table include its own indexes.');
       ack(f, 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', 'Table key grants from grantReadWriteData, limited to the control table key.');
@@ -151,4 +201,26 @@ export class BackupStateMachine extends Construct {
     }
     ack(this.stateMachine, 'AwsSolutions-IAM5[Resource::*]', 'X-Ray segments and CloudWatch Logs delivery support no resource-level permissions.');
   }
+}
+
+/** StartWorker launches workers from the launch template, tagged cloudkeep:managed; the shared role may terminate only those. */
+function grantWorkerLaunch(startWorker: nodejs.NodejsFunction, shared: iam.IRole): void {
+  const ec2 = (type: string, account: string = Aws.ACCOUNT_ID) => `arn:${Aws.PARTITION}:ec2:*:${account}:${type}/*`;
+  const managed = { [`aws:RequestTag/${MANAGED_TAG_KEY}`]: MANAGED_TAG_VALUE };
+  startWorker.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:RunInstances'], resources: [ec2('instance'), ec2('volume')], conditions: { StringEquals: managed } }));
+  startWorker.addToRolePolicy(new iam.PolicyStatement({
+    actions: ['ec2:RunInstances'],
+    resources: [ec2('launch-template'), ec2('subnet'), ec2('security-group'), ec2('network-interface'), `arn:${Aws.PARTITION}:ec2:*::image/*`],
+  }));
+  startWorker.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:CreateTags'], resources: [ec2('instance'), ec2('volume')], conditions: { StringEquals: { 'ec2:CreateAction': 'RunInstances' } } }));
+  startWorker.addToRolePolicy(new iam.PolicyStatement({
+    actions: ['iam:PassRole'],
+    resources: [`arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${WORKER_ROLE_NAME_PREFIX}*`],
+    conditions: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+  }));
+  shared.addToPrincipalPolicy(new iam.PolicyStatement({
+    actions: ['ec2:TerminateInstances'],
+    resources: [ec2('instance')],
+    conditions: { StringEquals: { [`aws:ResourceTag/${MANAGED_TAG_KEY}`]: MANAGED_TAG_VALUE } },
+  }));
 }

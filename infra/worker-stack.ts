@@ -6,7 +6,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { stateMachineArnPattern, STATE_MACHINE_NAME_PREFIX } from './control-plane-stack.ts';
 import type { RepositoryBucket } from './repository-stack.ts';
-import { MANAGED_TAG_KEY, MANAGED_TAG_VALUE } from './tags.ts';
+import { MANAGED_TAG_KEY, MANAGED_TAG_VALUE, WORKER_LAUNCH_TEMPLATE_NAME } from './tags.ts';
 
 export interface WorkerStackProps extends StackProps {
   /** The repository the workers write to; its grant scopes their S3 and KMS rights. */
@@ -67,6 +67,8 @@ export class WorkerStack extends Stack {
     this.grantWorkerPermissions(props);
 
     this.launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
+      // A fixed name: StartWorker launches it by name (the control plane cannot reference this later stack).
+      launchTemplateName: WORKER_LAUNCH_TEMPLATE_NAME,
       // A CloudFormation parameter resolved at deploy time from the public SSM parameter, not a synth-time lookup.
       machineImage: ec2.MachineImage.latestAmazonLinux2023({ cpuType: props.cpuType ?? ec2.AmazonLinuxCpuType.X86_64 }),
       role: this.role,

@@ -37,6 +37,8 @@ export interface SnapshotInfo {
   id: string;
   /** The volume an EC2 snapshot is of; absent for database snapshots. */
   volumeId?: string;
+  /** Size of the snapshot's volume (EC2 snapshots), in GiB. */
+  sizeGiB?: number;
   status: SnapshotStatus;
   /** ms since the epoch. */
   startTime: number;
@@ -72,4 +74,36 @@ export interface MemberAccountClients {
 /** Where the state machine's task token for a resource's worker is kept until the worker reports. */
 export interface WorkerTokenStore {
   recordWorkerToken(account: string, sessionId: string, resourceId: string, token: string): Promise<void>;
+}
+
+/** The worker of one resource, as recorded with its task token. */
+export interface WorkerRecord {
+  token?: string;
+  instanceId?: string;
+}
+
+export interface WorkerRecordStore extends WorkerTokenStore {
+  /** Adds the launched instance's id to the resource's token item. */
+  recordWorkerInstance(account: string, sessionId: string, resourceId: string, instanceId: string): Promise<void>;
+  getWorker(account: string, sessionId: string, resourceId: string): Promise<WorkerRecord | undefined>;
+}
+
+/** What one worker instance is launched with (in the control-plane account). */
+export interface WorkerLaunch {
+  region: string;
+  instanceType: string;
+  subnetId: string;
+  spot: boolean;
+  /** The task document, base64-encoded as the instance's user data. */
+  userData: string;
+  tags: Record<string, string>;
+  /** Idempotency token: a retried launch of the same worker starts no second instance. */
+  clientToken: string;
+}
+
+/** Starts and stops worker instances from the worker launch template. */
+export interface WorkerLauncher {
+  launch(spec: WorkerLaunch): Promise<{ instanceId: string }>;
+  /** Terminates the instance; one already gone is not an error. */
+  terminate(region: string, instanceId: string): Promise<void>;
 }

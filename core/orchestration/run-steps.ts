@@ -2,7 +2,7 @@
 import type { ControlStore } from '../control/control-store.ts';
 import { InvalidArgumentError } from '../errors.ts';
 import { loadRunPolicy, planRun } from './plan-run.ts';
-import type { Discovery, Snapshotter, WorkerTokenStore } from './ports.ts';
+import type { Discovery, Snapshotter } from './ports.ts';
 import type { ResourceItem, RunRef } from './run-types.ts';
 import { markTaskRunning, recordTasks, startSession } from './session-bookkeeping.ts';
 import { takeSnapshots, type SnapshotProgress } from './snapshot-run.ts';
@@ -38,8 +38,3 @@ export async function startResource(store: ControlStore, snapshotter: Snapshotte
   return takeSnapshots(snapshotter, item);
 }
 
-/** Keeps the token the worker will answer with (SendTaskSuccess / SendTaskFailure / heartbeats). */
-export async function awaitWorker(tokens: WorkerTokenStore, item: ResourceItem, token: string): Promise<{ recorded: true }> {
-  await tokens.recordWorkerToken(item.run.account, item.run.sessionId, item.resource.id, token);
-  return { recorded: true };
-}

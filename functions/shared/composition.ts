@@ -1,11 +1,13 @@
 // Composition root of the orchestration handlers: adapters built once per container from the environment.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ControlStore } from '../../core/control/control-store.ts';
-import type { Discovery, RoleAssumer, Snapshotter, WorkerTokenStore } from '../../core/orchestration/ports.ts';
+import type { Discovery, RoleAssumer, Snapshotter, WorkerLauncher, WorkerRecordStore } from '../../core/orchestration/ports.ts';
+import type { WorkerSettings } from '../../core/orchestration/worker-run.ts';
 import type { AwsAdapterOptions } from '../../providers/aws/aws-call.ts';
 import { AwsDiscovery } from '../../providers/aws/aws-discovery.ts';
 import { AwsRoleAssumer } from '../../providers/aws/aws-role-assumer.ts';
 import { AwsSnapshotter } from '../../providers/aws/aws-snapshotter.ts';
+import { AwsWorkerLauncher } from '../../providers/aws/aws-worker-launcher.ts';
 import { DynamoDbControlStore } from '../../providers/aws/dynamodb-control-store.ts';
 import { DynamoDbWorkerTokens } from '../../providers/aws/dynamodb-worker-tokens.ts';
 
@@ -14,6 +16,9 @@ export const ENV = {
   table: 'CONTROL_TABLE_NAME',
   externalId: 'CLOUDKEEP_EXTERNAL_ID',
   region: 'AWS_REGION',
+  // StartWorker only: the worker launch template (id or name) and the repository key spec.
+  launchTemplate: 'CLOUDKEEP_WORKER_LAUNCH_TEMPLATE',
+  workerKey: 'CLOUDKEEP_WORKER_KEY',
   // Endpoint overrides, for tests against local servers only.
   dynamodbEndpoint: 'CLOUDKEEP_ENDPOINT_DYNAMODB',
   ec2Endpoint: 'CLOUDKEEP_ENDPOINT_EC2',
@@ -24,8 +29,11 @@ export const ENV = {
 
 export interface Deps {
   store: ControlStore;
-  workerTokens: WorkerTokenStore;
+  workerTokens: WorkerRecordStore;
   roles: RoleAssumer;
+  /** Worker instances (control-plane account); fails on use when the launch template is not configured. */
+  launcher(): WorkerLauncher;
+  workerSettings(): WorkerSettings;
   /** Adapters acting in the member account through `roleArn` (credentials cached until near expiry). */
   member(roleArn: string, sessionName: string): Promise<{ discovery: Discovery; snapshotter: Snapshotter }>;
   now(): number;
@@ -46,11 +54,17 @@ export function depsFromEnv(env: NodeJS.ProcessEnv): Deps {
   const dynamo = new DynamoDBClient({ region, ...(env[ENV.dynamodbEndpoint] ? { endpoint: env[ENV.dynamodbEndpoint] } : {}), maxAttempts: options.maxAttempts });
   const table = required(env, ENV.table);
   const roles = new AwsRoleAssumer({ ...options, region, externalId: required(env, ENV.externalId) });
+  let launcher: WorkerLauncher | undefined;
   const members = new Map<string, { expires: number; adapters: { discovery: Discovery; snapshotter: Snapshotter } }>();
   return {
     store: new DynamoDbControlStore({ client: dynamo, tableName: table }),
     workerTokens: new DynamoDbWorkerTokens(dynamo, table),
     roles,
+    launcher() {
+      launcher ??= new AwsWorkerLauncher({ ...options, launchTemplate: required(env, ENV.launchTemplate) });
+      return launcher;
+    },
+    workerSettings: () => ({ keySpec: required(env, ENV.workerKey) }),
     async member(roleArn, sessionName) {
       const cached = members.get(roleArn);
       if (cached && cached.expires > Date.now() + 5 * 60_000) return cached.adapters;

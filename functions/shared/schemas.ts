@@ -12,7 +12,11 @@ export const resourceItem = z.object({
   tags: z.record(z.string(), z.string()),
 });
 
-export const snapshotProgress = z.object({ snapshotIds: z.array(z.string()), complete: z.boolean() });
+export const snapshotProgress = z.object({
+  snapshotIds: z.array(z.string()),
+  complete: z.boolean(),
+  volumes: z.array(z.object({ snapshotId: z.string().min(1), volumeId: z.string().min(1), sizeGiB: z.number().nonnegative().optional() })).optional(),
+});
 
 export const itemResult = z.object({
   resource: z.object({ id: z.string().min(1), type: z.string().optional(), region: z.string().optional() }).loose(),

@@ -16,7 +16,7 @@ function rdsStatus(status: string | undefined): SnapshotStatus {
   return status === 'failed' || status === 'incompatible-restore' || status === 'deleted' ? 'error' : 'pending';
 }
 
-const fromEc2 = (s: Snapshot): SnapshotInfo => ({ id: s.SnapshotId ?? '', volumeId: s.VolumeId, status: ec2Status(s.State), startTime: s.StartTime?.getTime() ?? 0, tags: tagMap(s.Tags) });
+const fromEc2 = (s: Snapshot): SnapshotInfo => ({ id: s.SnapshotId ?? '', volumeId: s.VolumeId, ...(s.VolumeSize !== undefined ? { sizeGiB: s.VolumeSize } : {}), status: ec2Status(s.State), startTime: s.StartTime?.getTime() ?? 0, tags: tagMap(s.Tags) });
 const fromDb = (s: DBSnapshot): SnapshotInfo => ({ id: s.DBSnapshotIdentifier ?? '', status: rdsStatus(s.Status), startTime: s.SnapshotCreateTime?.getTime() ?? Date.now(), tags: tagMap(s.TagList) });
 const fromCluster = (s: DBClusterSnapshot): SnapshotInfo => ({ id: s.DBClusterSnapshotIdentifier ?? '', status: rdsStatus(s.Status), startTime: s.SnapshotCreateTime?.getTime() ?? Date.now(), tags: tagMap(s.TagList) });
 
@@ -49,7 +49,7 @@ export class AwsSnapshotter implements Snapshotter {
           Description: description,
           TagSpecifications: [{ ResourceType: 'snapshot', Tags: tagList(tags) }],
         })));
-        return (out.Snapshots ?? []).map((s) => ({ id: s.SnapshotId ?? '', volumeId: s.VolumeId, status: ec2Status(s.State), startTime: s.StartTime?.getTime() ?? this.now(), tags }));
+        return (out.Snapshots ?? []).map((s) => ({ id: s.SnapshotId ?? '', volumeId: s.VolumeId, ...(s.VolumeSize !== undefined ? { sizeGiB: s.VolumeSize } : {}), status: ec2Status(s.State), startTime: s.StartTime?.getTime() ?? this.now(), tags }));
       }
       case 'ebs-volume': {
         const s = await awsCall(`CreateSnapshot (${what})`, () => this.ec2(t.region).send(new CreateSnapshotCommand({

@@ -40,12 +40,50 @@ describe('backup state machine', () => {
       TracingConfiguration: { Enabled: true },
       LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
     });
-    template.resourceCountIs('AWS::Lambda::Function', 7);
+    template.resourceCountIs('AWS::Lambda::Function', 8);
     template.hasResourceProperties('AWS::Lambda::Function', { Runtime: 'nodejs24.x', Environment: { Variables: Match.objectLike({ CLOUDKEEP_EXTERNAL_ID: 'e'.repeat(16) }) } });
     const statements = iamStatements(template, 'CloudkeepControlPlane');
     assert.ok(statements.some((s) => s.where.includes('SchedulerRole') && actionsOf(s).includes('states:StartExecution')));
     const assume = statements.filter((s) => actionsOf(s).includes('sts:AssumeRole'));
-    assert.equal(assume.length, 4, 'Discover, TakeSnapshots, CheckSnapshots and PruneSnapshots assume the member role');
+    assert.equal(assume.length, 1, 'only the shared orchestration role assumes the member role');
+    assert.match(assume[0].where, /OrchestrationRole/);
+  });
+
+  it('the member-role handlers share one orchestration role, exported for the member-account trust', () => {
+    const roleId = Object.keys(template.findResources('AWS::IAM::Role', { Properties: { RoleName: 'cloudkeep-orchestration' } }))[0];
+    assert.ok(roleId, 'the orchestration role has a fixed name');
+    const fns = template.findResources('AWS::Lambda::Function');
+    const withShared = Object.entries(fns).filter(([, f]) => JSON.stringify(f.Properties.Role).includes(roleId)).map(([id]) => id);
+    for (const name of ['Discover', 'TakeSnapshots', 'CheckSnapshots', 'PruneSnapshots', 'CleanupWorker']) assert.ok(withShared.some((id) => id.includes(`${name}Function`)), name);
+    assert.equal(withShared.length, 5, 'LoadPolicy, StartWorker and RecordSession keep their own roles');
+    template.hasOutput('OrchestrationRoleArn', { Export: { Name: 'CloudkeepOrchestrationRoleArn' }, Value: { 'Fn::GetAtt': [roleId, 'Arn'] } });
+    const statements = iamStatements(template, 'CloudkeepControlPlane');
+    const terminate = statements.filter((s) => actionsOf(s).includes('ec2:TerminateInstances'));
+    assert.equal(terminate.length, 1);
+    assert.match(JSON.stringify(terminate[0]), /aws:ResourceTag\/cloudkeep:managed/);
+    const run = statements.filter((s) => actionsOf(s).includes('ec2:RunInstances'));
+    assert.ok(run.length >= 1 && run.every((s) => s.where.includes('StartWorker')));
+    assert.ok(run.some((s) => JSON.stringify(s).includes('aws:RequestTag/cloudkeep:managed')));
+    assert.ok(statements.some((s) => s.where.includes('StartWorker') && actionsOf(s).includes('iam:PassRole') && JSON.stringify(s).includes('ec2.amazonaws.com')));
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ CLOUDKEEP_WORKER_LAUNCH_TEMPLATE: 'cloudkeep-worker', CLOUDKEEP_WORKER_KEY: Match.anyValue() }) } });
+  });
+
+  it('a failed or timed-out worker goes to CleanupWorker; snapshot checks are bounded; LoadPolicy/Discover failures end the run', () => {
+    const branch = definition.States.ProtectResources.ItemProcessor.States.ProtectResource.Branches[0].States;
+    const catcher = branch.StartWorker.Catch[0];
+    assert.deepEqual(catcher.ErrorEquals, ['States.Timeout', 'States.HeartbeatTimeout', 'States.TaskFailed']);
+    assert.equal(catcher.Next, 'CleanupWorker');
+    assert.equal(branch.CleanupWorker.End, true);
+    assert.equal(branch.TakeSnapshots.Next, 'InitSnapshotChecks');
+    assert.equal(branch.CountSnapshotCheck.Parameters['count.$'], 'States.MathAdd($.checks.count, 1)');
+    const limit = branch.SnapshotsComplete.Choices.find((c: { Variable: string }) => c.Variable === '$.checks.count');
+    assert.equal(limit.NumericGreaterThanEquals, 120);
+    assert.equal(branch[limit.Next].Type, 'Fail');
+    assert.equal(branch[limit.Next].Error, 'Cloudkeep.SnapshotTimeout');
+    assert.equal(definition.States.LoadPolicy.Catch[0].Next, 'RunFailed');
+    assert.equal(definition.States.Discover.Catch[0].Next, 'FailSession');
+    assert.equal(definition.States.FailSession.Next, 'RunFailed');
+    assert.equal(definition.States.RunFailed.ErrorPath, '$.error.Error');
   });
 
   it('handlers never import aws-cdk-lib and infra never imports handler code', () => {

@@ -24,6 +24,7 @@ const policy = parsePolicy({
   selection: { resourceTypes: ['ec2-instance', 'rds-instance'], tags: { backup: 'daily' } },
   snapshots: { schedule: 'rate(1 day)', timeZone: 'UTC', retention: { keepLast: 2 } },
   backup: { schedule: 'rate(1 day)', timeZone: 'UTC', retention: { keepDaily: 7 }, repository: 's3://backups/web' },
+  worker: { instanceSize: [{ upToGiB: 100, type: 'm7g.large' }], subnets: { 'us-east-1': ['subnet-0a0a0a0a'], 'eu-west-1': ['subnet-0b0b0b0b'] }, spotAllowed: false },
 }, 'test policy');
 
 // Built once: synth (no validation, no bundling) and the resolved definition.
@@ -50,6 +51,7 @@ before(async () => {
     AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', CONTROL_TABLE_NAME: table, CLOUDKEEP_EXTERNAL_ID: EXTERNAL_ID,
     CLOUDKEEP_ENDPOINT_DYNAMODB: dynalite.endpoint, CLOUDKEEP_ENDPOINT_EC2: aws.endpoint, CLOUDKEEP_ENDPOINT_RDS: aws.endpoint, CLOUDKEEP_ENDPOINT_STS: aws.endpoint,
     CLOUDKEEP_AWS_MAX_ATTEMPTS: '1', POWERTOOLS_LOG_LEVEL: 'SILENT',
+    CLOUDKEEP_WORKER_LAUNCH_TEMPLATE: 'cloudkeep-worker', CLOUDKEEP_WORKER_KEY: 'aws-kms:arn:aws:kms:us-east-1:111122223333:key/test',
   });
   const load = async (file: string) => ((await import(`../../functions/${file}.ts`)) as { handler: Handler }).handler;
   handlers = {
@@ -75,6 +77,7 @@ function resetCloud(extra: Partial<{ failCreateFor: string[]; snapshots: FakeSna
   c.failCreateFor = new Set(extra.failCreateFor ?? []);
   c.calls.length = 0;
   c.assumedRoles.length = 0;
+  c.workers.length = 0;
   workerCalls.length = 0;
 }
 
@@ -97,7 +100,7 @@ async function runMachine(account: string, token = 'task-token-1') {
         },
       },
       waitTimeOverrides: { WaitForSnapshots: 0 },
-      retryIntervalOverrides: { TakeSnapshots: 0, CheckSnapshots: 0, PruneSnapshots: 0, Discover: 0, LoadPolicy: 0, RecordSession: 0 },
+      retryIntervalOverrides: { TakeSnapshots: 0, CheckSnapshots: 0, PruneSnapshots: 0, Discover: 0, LoadPolicy: 0, RecordSession: 0, CleanupWorker: 0, FailSession: 0 },
     },
   });
   const output = (await execution.result) as { sessionId: string; status: string };

@@ -2,10 +2,13 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import { workerAction, type FakeWorker } from './fake-ec2-workers.ts';
 
-export interface FakeInstance { id: string; region: string; volumeIds: string[]; tags: Record<string, string> }
+export type { FakeWorker } from './fake-ec2-workers.ts';
+
+export interface FakeInstance { id: string; region: string; volumeIds: string[]; tags: Record<string, string>; volumeSizeGiB?: number }
 export interface FakeDb { id: string; region: string; tags: Record<string, string> }
-export interface FakeSnapshot { id: string; region: string; volumeId?: string; dbId?: string; state: 'pending' | 'completed' | 'error'; startTime: number; tags: Record<string, string>; checks: number }
+export interface FakeSnapshot { id: string; region: string; volumeId?: string; dbId?: string; state: 'pending' | 'completed' | 'error'; startTime: number; tags: Record<string, string>; checks: number; sizeGiB?: number }
 
 export interface FakeCloud {
   instances: FakeInstance[];
@@ -18,6 +21,8 @@ export interface FakeCloud {
   /** Every call, as "service:Action:region". */
   calls: string[];
   assumedRoles: { roleArn: string; externalId: string | undefined }[];
+  /** Worker instances started with RunInstances. */
+  workers: FakeWorker[];
 }
 
 export interface FakeAwsServer { endpoint: string; cloud: FakeCloud; stop(): Promise<void> }
@@ -66,7 +71,7 @@ function advance(cloud: FakeCloud, s: FakeSnapshot): FakeSnapshot {
 }
 
 function ec2(cloud: FakeCloud, action: string, p: URLSearchParams, region: string): string {
-  const snap = (s: FakeSnapshot, stateTag: string) => `<item>${el('snapshotId', s.id)}${el('volumeId', s.volumeId)}${el(stateTag, s.state)}${el('startTime', iso(s.startTime))}${el('ownerId', '111122223333')}${ec2Tags(s.tags)}</item>`;
+  const snap = (s: FakeSnapshot, stateTag: string) => `<item>${el('snapshotId', s.id)}${el('volumeId', s.volumeId)}${el('volumeSize', s.sizeGiB)}${el(stateTag, s.state)}${el('startTime', iso(s.startTime))}${el('ownerId', '111122223333')}${ec2Tags(s.tags)}</item>`;
   switch (action) {
     case 'DescribeInstances': {
       const items = cloud.instances.filter((i) => i.region === region).map((i) =>
@@ -80,7 +85,7 @@ function ec2(cloud: FakeCloud, action: string, p: URLSearchParams, region: strin
       if (!instance) throw new QueryError('InvalidInstanceID.NotFound', `The instance ID '${p.get('InstanceSpecification.InstanceId')}' does not exist`);
       if (cloud.failCreateFor.has(instance.id)) throw new QueryError('SnapshotCreationPerVolumeRateExceeded', `snapshot rate exceeded for the volumes of ${instance.id}`);
       const tags = requestTags(p);
-      const created = instance.volumeIds.map((volumeId) => ({ id: newId('snap'), region, volumeId, state: 'pending' as const, startTime: Date.now(), tags, checks: 0 }));
+      const created = instance.volumeIds.map((volumeId) => ({ id: newId('snap'), region, volumeId, state: 'pending' as const, startTime: Date.now(), tags, checks: 0, sizeGiB: instance.volumeSizeGiB ?? 8 }));
       cloud.snapshots.push(...created);
       return `<snapshotSet>${created.map((s) => snap(s, 'state')).join('')}</snapshotSet>`;
     }
@@ -106,8 +111,11 @@ function ec2(cloud: FakeCloud, action: string, p: URLSearchParams, region: strin
       cloud.snapshots.splice(at, 1);
       return '<return>true</return>';
     }
-    default:
+    default: {
+      const worker = workerAction(cloud.workers, action, p, region, requestTags(p), (code, message) => new QueryError(code, message));
+      if (worker !== undefined) return worker;
       throw new QueryError('InvalidAction', `fake EC2 does not implement ${action}`);
+    }
   }
 }
 
@@ -160,7 +168,7 @@ async function body(req: IncomingMessage): Promise<string> {
 }
 
 export async function startFakeAwsServer(cloud: Partial<FakeCloud> = {}): Promise<FakeAwsServer> {
-  const state: FakeCloud = { instances: [], databases: [], snapshots: [], failCreateFor: new Set(), pendingChecks: 1, calls: [], assumedRoles: [], ...cloud };
+  const state: FakeCloud = { instances: [], databases: [], snapshots: [], failCreateFor: new Set(), pendingChecks: 1, calls: [], assumedRoles: [], workers: [], ...cloud };
   const server: Server = createServer(async (req, res) => {
     const p = new URLSearchParams(await body(req));
     const scope = /Credential=[^/]+\/\d+\/([^/]+)\/([^/]+)\//.exec(req.headers.authorization ?? '');
