@@ -1,7 +1,7 @@
 // The control plane's key layout (one partition per account) and its session page cursors.
 import { InvalidArgumentError } from '../errors.ts';
 import { asSessionId, type AccountId, type PolicyId, type RegionName, type ResourceId, type SessionId, type VolumeId } from './control-ids.ts';
-import type { SessionCursor } from './control-store.ts';
+import type { Session, SessionCursor, SessionPage } from './control-store.ts';
 
 // Ids never hold '#' (control-ids.ts), so every key below parses back unambiguously and a
 // prefix such as TASK#<session># matches only that session's tasks.
@@ -23,6 +23,13 @@ export function sessionCursorKey(account: AccountId, sessionId: SessionId, polic
   const key: SessionCursorKey = { pk: partitionKey(account), sk: sessionKey(sessionId) };
   if (policyId !== undefined) Object.assign(key, { gsi1pk: policySessionsKey(account, policyId), gsi1sk: sessionKey(sessionId) });
   return key;
+}
+
+/** The page of at most `limit` sessions from `found` (fetched one beyond the limit), with a cursor when more follow. */
+export function sessionPage(found: Session[], limit: number, account: AccountId, policyId?: PolicyId): SessionPage {
+  if (found.length <= limit) return { sessions: found };
+  const sessions = found.slice(0, limit);
+  return { sessions, next: encodeSessionCursor(sessionCursorKey(account, sessions[limit - 1].id, policyId)) };
 }
 
 /** base64url JSON of the page's last key. */

@@ -5,11 +5,10 @@ import { ControlNotFoundError } from './control-errors.ts';
 import { asPolicyId, asRegionName, asResourceId, asSessionId, asVolumeId } from './control-ids.ts';
 import {
   decodeSessionCursor,
-  encodeSessionCursor,
+  sessionPage,
   partitionKey,
   policyKey,
   POLICY_PREFIX,
-  sessionCursorKey,
   sessionKey,
   SESSION_PREFIX,
   taskKey,
@@ -142,9 +141,7 @@ export class KvControlStore implements ControlStore {
       found.push(session);
       if (found.length > limit) break;
     }
-    if (found.length <= limit) return { sessions: found };
-    const sessions = found.slice(0, limit);
-    return { sessions, next: encodeSessionCursor(sessionCursorKey(account, sessions[limit - 1].id, policyId)) };
+    return sessionPage(found, limit, account, policyId);
   }
 
   async putTask(account: AccountId, sessionId: SessionId, task: TaskInput, options: ControlIoOptions = {}): Promise<Task> {

@@ -6,8 +6,8 @@ import { throwIfAborted } from '../../core/errors.ts';
 import { ConflictError, ControlNotFoundError } from '../../core/control/control-errors.ts';
 import { asAccountId, asPolicyId, asRegionName, asResourceId, asSessionId, asVolumeId } from '../../core/control/control-ids.ts';
 import {
-  decodeSessionCursor, encodeSessionCursor, partitionKey, policyKey, POLICY_PREFIX, policySessionsKey,
-  sessionCursorKey, sessionKey, SESSION_PREFIX, taskKey, taskPrefix, volumeKey,
+  decodeSessionCursor, partitionKey, policyKey, POLICY_PREFIX, policySessionsKey,
+  sessionCursorKey, sessionKey, sessionPage, SESSION_PREFIX, taskKey, taskPrefix, volumeKey,
 } from '../../core/control/control-keys.ts';
 import {
   applySessionPatch, applyTaskPatch, checkExpectedVersion, checkLimit, newSession, newTask, policyLabel, policyRecord,
@@ -117,9 +117,7 @@ export class DynamoDbControlStore implements ControlStore {
       for (const item of page.Items ?? []) found.push(recordOf<Session>(item) as Session);
       start = page.LastEvaluatedKey;
     } while (start !== undefined && found.length <= limit);
-    if (found.length <= limit) return { sessions: found };
-    const sessions = found.slice(0, limit);
-    return { sessions, next: encodeSessionCursor(sessionCursorKey(account, sessions[limit - 1].id, policyId)) };
+    return sessionPage(found, limit, account, policyId);
   }
 
   async putTask(account: AccountId, sessionId: SessionId, task: TaskInput, options: ControlIoOptions = {}): Promise<Task> {

@@ -114,16 +114,11 @@ export class EbsReadQuota {
    * full jitter and tries again, up to maxRetries. `throttled: true` on an error marks throttling.
    */
   async run<T>(snapshotId: string, fn: () => Promise<T>, signal?: AbortSignal, meter?: WaitMeter): Promise<T> {
-    for (let retry = 0; ; retry++) {
+    // Every attempt, retries included, takes quota.
+    return this.retry(async () => {
       await this.acquire(snapshotId, signal, meter);
-      try {
-        return await fn();
-      } catch (err) {
-        if (!isRetryable(err) || retry >= this.#maxRetries) throw err;
-        if (isThrottle(err)) this.throttles++;
-        await this.#wait(Math.max(1, backoffDelay(retry, this.#base, this.#max, this.#random)), signal, meter);
-      }
-    }
+      return fn();
+    }, signal, meter);
   }
 
   /** Retries `fn` on retryable errors without taking GetSnapshotBlock quota (list and write calls). */
