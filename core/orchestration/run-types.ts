@@ -8,6 +8,8 @@ export interface RunRef {
   policyId: string;
   sessionId: string;
   roleArn: string;
+  /** Resources handled at once (the Map's MaxConcurrency): workers split the account's EBS read quota by it. */
+  maxConcurrency?: number;
 }
 
 /** One selected resource, self-contained so every per-item state needs no policy read. */

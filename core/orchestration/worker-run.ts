@@ -17,6 +17,16 @@ export const USER_DATA_MAX_BYTES = 16 * 1024;
 export interface WorkerSettings {
   /** Key spec of the repository master key (worker-image/task.ts `key`), e.g. aws-kms:<wrap key arn>. */
   keySpec: string;
+  /** The account's GetSnapshotBlock quota in requests/s (default 1,000, the EBS default). */
+  accountReadRps?: number;
+}
+
+/**
+ * Each worker's share of the account's EBS read quota: up to MaxConcurrency workers of a run read
+ * at once, so together they stay under the account limit without talking to each other.
+ */
+export function accountReadShare(accountRps: number, maxConcurrency: number | undefined): number {
+  return Math.max(1, Math.floor(accountRps / Math.max(1, maxConcurrency ?? 1)));
 }
 
 type WorkerConfig = NonNullable<Policy['worker']>;
@@ -57,6 +67,7 @@ export async function buildWorkerTask(store: ControlStore, policy: Policy, item:
     disks: volumes.map((v, i) => ({ name: v.volumeId, snapshotId: v.snapshotId, volumeId: v.volumeId, ...(parentPointId ? { baseSnapshotId: states[i]?.baseSnapshotId } : {}) })),
     ...(parentPointId ? { parentPointId } : {}),
     tags: item.tags,
+    limits: { readRps: { account: accountReadShare(settings.accountReadRps ?? 1000, item.run.maxConcurrency) } },
   };
   return TaskSchema.parse(task);
 }

@@ -2,7 +2,13 @@
 import { z } from 'zod';
 import { RESOURCE_TYPES } from '../../core/policy/vocabulary.ts';
 
-export const runRef = z.object({ account: z.string().min(1), policyId: z.string().min(1), sessionId: z.string().min(1), roleArn: z.string().min(1) });
+export const runRef = z.object({
+  account: z.string().min(1),
+  policyId: z.string().min(1),
+  sessionId: z.string().min(1),
+  roleArn: z.string().min(1),
+  maxConcurrency: z.number().int().min(1).optional(),
+});
 
 export const resourceItem = z.object({
   run: runRef,

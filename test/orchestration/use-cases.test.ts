@@ -53,3 +53,13 @@ describe('session status', () => {
     assert.equal(itemErrorText(bad.error), 'Cloudkeep.SnapshotFailed: snapshot snap-1 failed');
   });
 });
+
+describe('EBS read quota split across workers', () => {
+  it('gives each worker of a run an equal share of the account quota', async () => {
+    const { accountReadShare } = await import('../../core/orchestration/worker-run.ts');
+    assert.equal(accountReadShare(1000, 4), 250);
+    assert.equal(accountReadShare(1000, undefined), 1000);
+    assert.equal(accountReadShare(1000, 3) * 3 <= 1000, true);
+    assert.equal(accountReadShare(2, 40), 1, 'never below one request per second');
+  });
+});

@@ -142,6 +142,7 @@ describe('worker lifecycle (CDK definition, run locally)', () => {
     assert.equal(task.key, KEY);
     assert.deepEqual(task.resource, { id: 'i-aaaa', kind: 'instance', account: MEMBER, region: 'us-east-1', name: 'web-1' });
     assert.equal(task.parentPointId, 'rp-1');
+    assert.ok(task.limits?.readRps?.account !== undefined && task.limits.readRps.account <= 1000, 'no share of the account read quota');
     const newSnaps = aws.cloud.snapshots.filter((s) => s.tags['cloudkeep:session'] === output?.sessionId && s.region === 'us-east-1');
     assert.deepEqual(task.disks.map((d) => [d.volumeId, d.baseSnapshotId]).sort(), [['vol-a1', 'snap-base1'], ['vol-a2', 'snap-base2']]);
     assert.deepEqual(task.disks.map((d) => d.snapshotId).sort(), newSnaps.map((s) => s.id).sort());
