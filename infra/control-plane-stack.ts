@@ -11,13 +11,11 @@ import { Construct } from 'constructs';
 import { CONTROL_TABLE_SCHEMA } from '../providers/aws/dynamodb-control-table.ts';
 import { BackupStateMachine } from './state-machine.ts';
 import { ORCHESTRATION_ROLE_NAME, WORKER_LAUNCH_TEMPLATE_NAME } from './tags.ts';
+import { FAILED_SESSIONS_METRIC, METRICS_NAMESPACE } from '../core/orchestration/session-metrics.ts';
 
 /** State machines are named with this prefix; the placeholder grants below are scoped to it. */
 export const STATE_MACHINE_NAME_PREFIX = 'cloudkeep-';
-/** CloudWatch namespace of the metrics the control plane emits. */
-export const METRICS_NAMESPACE = 'Cloudkeep';
-/** Metric counting backup sessions that ended failed (emitted by the orchestrator, later). */
-export const FAILED_SESSIONS_METRIC = 'FailedSessions';
+export { FAILED_SESSIONS_METRIC, METRICS_NAMESPACE } from '../core/orchestration/session-metrics.ts';
 
 /** ARN pattern of the Cloudkeep state machines in a stack's account and region. */
 export function stateMachineArnPattern(): string {

@@ -63,3 +63,12 @@ describe('EBS read quota split across workers', () => {
     assert.equal(accountReadShare(2, 40), 1, 'never below one request per second');
   });
 });
+
+describe('session metrics', () => {
+  it('counts a failed or partial session once for the FailedSessions alarm, nothing otherwise', async () => {
+    const { sessionMetrics, FAILED_SESSIONS_METRIC } = await import('../../core/orchestration/session-metrics.ts');
+    assert.deepEqual(sessionMetrics('failed'), [{ name: FAILED_SESSIONS_METRIC, value: 1 }]);
+    assert.deepEqual(sessionMetrics('partial'), [{ name: FAILED_SESSIONS_METRIC, value: 1 }]);
+    assert.deepEqual(sessionMetrics('succeeded'), []);
+  });
+});
