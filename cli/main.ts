@@ -8,6 +8,7 @@ import { registerMaintenance } from './commands/maintenance.ts';
 import { registerRepo } from './commands/repo.ts';
 import { registerRestore } from './commands/restore.ts';
 import { registerPolicy } from './commands/policy.ts';
+import { registerServe } from './commands/serve.ts';
 
 export function buildProgram(): Command {
   const program = new Command('cloudkeep')
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerMaintenance(program, globals);
   registerDemo(program, globals);
   registerPolicy(program, globals);
+  registerServe(program, globals);
   for (const c of program.commands) c.exitOverride();
   return program;
 }
