@@ -9,6 +9,7 @@ import { registerRepo } from './commands/repo.ts';
 import { registerRestore } from './commands/restore.ts';
 import { registerPolicy } from './commands/policy.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerLocal } from './commands/local.ts';
 
 export function buildProgram(): Command {
   const program = new Command('cloudkeep')
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerDemo(program, globals);
   registerPolicy(program, globals);
   registerServe(program, globals);
+  registerLocal(program, globals);
   for (const c of program.commands) c.exitOverride();
   return program;
 }
