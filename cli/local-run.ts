@@ -1,8 +1,9 @@
 // The embedded default's orchestration: runs the CDK-synthesized backup state machine in this process
 // (aws-local-stepfunctions), each Task state calling the same use-case its Lambda calls, with local adapters.
 import { createHash, randomUUID } from 'node:crypto';
+import { recordVolumeStates } from '../core/orchestration/volume-state.ts';
 import { existsSync, readFileSync } from 'node:fs';
-import { asAccountId, asPolicyId, asRegionName, asSessionId, asVolumeId } from '../core/control/control-ids.ts';
+import { asAccountId, asPolicyId, asSessionId } from '../core/control/control-ids.ts';
 import type { ControlStore, JsonObject, Session, Task } from '../core/control/control-store.ts';
 import { CloudkeepError, InvalidArgumentError } from '../core/errors.ts';
 import { SnapshotFailedError } from '../core/orchestration/errors.ts';
@@ -131,16 +132,6 @@ function stateError(err: unknown, worker = false): Error {
 
 const noWorkerRecords: WorkerRecordStore = { recordWorkerToken: async () => undefined, recordWorkerInstance: async () => undefined, getWorker: async () => undefined };
 
-/** Records each disk's snapshot as its volume's new base, with the restore point the next incremental follows. */
-async function recordVolumeStates(store: ControlStore, item: Item, pointId: string): Promise<void> {
-  const account = asAccountId(item.run.account);
-  const region = asRegionName(item.resource.region);
-  for (const v of item.snapshots.volumes ?? []) {
-    const volumeId = asVolumeId(v.volumeId);
-    const previous = await store.getVolumeState(account, region, volumeId);
-    await store.setVolumeState(account, region, volumeId, { baseSnapshotId: v.snapshotId, lastRestorePointId: pointId }, previous?.baseSnapshotId ?? null);
-  }
-}
 
 /** Runs the policy once through the state machine; resolves with the session and its tasks once the execution ends. */
 export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
@@ -174,7 +165,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       } catch (err) {
         throw stateError(err, true);
       }
-      await recordVolumeStates(store, item, output.pointId);
+      await recordVolumeStates(store, item.run.account, item.resource.region, item.snapshots.volumes ?? [], output.pointId);
       workers[item.resource.id] = output;
       return output;
     },

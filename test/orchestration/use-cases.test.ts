@@ -72,3 +72,17 @@ describe('session metrics', () => {
     assert.deepEqual(sessionMetrics('succeeded'), []);
   });
 });
+
+describe('volume state after a worker', () => {
+  it('makes each backed-up snapshot its volume\'s new base, compare-and-set on the old one', async () => {
+    const { recordVolumeStates } = await import('../../core/orchestration/volume-state.ts');
+    const { MemoryControlStore } = await import('../../providers/memory/memory-control-store.ts');
+    const { asAccountId, asRegionName, asVolumeId } = await import('../../core/control/control-ids.ts');
+    const store = new MemoryControlStore();
+    await recordVolumeStates(store, '123456789012', 'eu-west-1', [{ volumeId: 'vol-1', snapshotId: 'snap-a' }], 'rp-1');
+    await recordVolumeStates(store, '123456789012', 'eu-west-1', [{ volumeId: 'vol-1', snapshotId: 'snap-b' }], 'rp-2');
+    const state = await store.getVolumeState(asAccountId('123456789012'), asRegionName('eu-west-1'), asVolumeId('vol-1'));
+    assert.equal(state?.baseSnapshotId, 'snap-b');
+    assert.equal(state?.lastRestorePointId, 'rp-2');
+  });
+});
