@@ -169,7 +169,7 @@ async function body(req: IncomingMessage): Promise<string> {
 
 export async function startFakeAwsServer(cloud: Partial<FakeCloud> = {}): Promise<FakeAwsServer> {
   const state: FakeCloud = { instances: [], databases: [], snapshots: [], failCreateFor: new Set(), pendingChecks: 1, calls: [], assumedRoles: [], workers: [], ...cloud };
-  const server: Server = createServer(async (req, res) => {
+  const server: Server = createServer((req, res) => void (async () => {
     const p = new URLSearchParams(await body(req));
     const scope = /Credential=[^/]+\/\d+\/([^/]+)\/([^/]+)\//.exec(req.headers.authorization ?? '');
     const [region, service] = [scope?.[1] ?? 'us-east-1', scope?.[2] ?? ''];
@@ -189,7 +189,7 @@ export async function startFakeAwsServer(cloud: Partial<FakeCloud> = {}): Promis
         : `<ErrorResponse><Error>${el('Type', 'Sender')}${el('Code', e.code)}${el('Message', e.message)}</Error>${el('RequestId', requestId)}</ErrorResponse>`;
       res.writeHead(e.status, { 'content-type': 'text/xml' }).end(xml);
     }
-  });
+  })());
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
