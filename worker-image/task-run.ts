@@ -7,7 +7,6 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import { openStore } from '../cli/repo-url.ts';
 import { systemClock } from '../core/clock.ts';
 import type { ScryptParams } from '../core/crypto/passphrase-key-provider.ts';
-import { runBackup } from '../core/engine/backup-session.ts';
 import type { BlockProcessor, ProcessorSetup } from '../core/engine/block-processor.ts';
 import type { ProgressListener } from '../core/engine/progress.ts';
 import { restoreDisk } from '../core/engine/restore.ts';
@@ -19,6 +18,7 @@ import { EbsSnapshotSink } from '../providers/aws/ebs-snapshot-sink.ts';
 import { EbsSnapshotSource } from '../providers/aws/ebs-snapshot-source.ts';
 import { keyProviderFromSpec } from '../providers/key-providers.ts';
 import type { WorkerTask } from './task.ts';
+import { backupFromTask } from './task-backup.ts';
 import { ThreadBlockProcessor } from './thread-block-processor.ts';
 
 const GiB = 1024 ** 3;
@@ -91,29 +91,8 @@ async function backup(task: WorkerTask, deps: TaskRunDeps, repo: Repository, pro
   const rps = task.limits?.readRps;
   const quota = new EbsReadQuota({ snapshotRps: rps?.snapshot, accountRps: rps?.account });
   const source = new EbsSnapshotSource({ region: task.region, ebs: deps.ebs, ec2: deps.ec2, quota });
-  const parent = task.parentPointId ? await repo.readManifest(task.parentPointId, { signal }) : null;
-  if (parent && parent.resource.id !== task.resource.id) {
-    throw new InvalidArgumentError(`parent point ${parent.id} belongs to resource ${parent.resource.id}, not ${task.resource.id}`);
-  }
-  note('backup started', { disks: task.disks.length, parent: parent?.id ?? null });
-  const manifest = await runBackup({
-    repo,
-    source,
-    processor,
-    signal,
-    onProgress: deps.onProgress,
-    request: {
-      resource: { ...task.resource, provider: 'aws' },
-      parent,
-      tags: task.tags,
-      disks: task.disks.map((d) => ({
-        name: d.name,
-        snapshot: { snapshotId: d.snapshotId, volumeId: d.volumeId },
-        baseSnapshot: d.baseSnapshotId ? { snapshotId: d.baseSnapshotId, volumeId: d.volumeId } : null,
-      })),
-    },
-  });
-  return { kind: 'backup', pointId: manifest.id, stats: { ...manifest.stats, kind: manifest.kind } };
+  note('backup started', { disks: task.disks.length, parent: task.parentPointId ?? null });
+  return backupFromTask(task, { repo, source, processor, signal, onProgress: deps.onProgress });
 }
 
 async function restore(task: WorkerTask, deps: TaskRunDeps, repo: Repository, processor: BlockProcessor, note: NonNullable<TaskRunDeps['note']>): Promise<TaskOutput> {

@@ -1,5 +1,4 @@
 // `cloudkeep policy apply`: wires --control and --scheduler to core/policy apply (plan, print, write policies and schedules).
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Command } from 'commander';
 import type { ControlStore } from '../../core/control/control-store.ts';
 import { InvalidArgumentError } from '../../core/errors.ts';
@@ -7,8 +6,6 @@ import { applyPlanText, checkTargets } from '../../core/policy/apply.ts';
 import { computeApplyPlan, executeApply } from '../../core/policy/apply-execute.ts';
 import type { LoadedPolicy } from '../../core/policy/load-policies.ts';
 import type { Scheduler } from '../../core/policy/scheduler-port.ts';
-import { AwsScheduler } from '../../providers/aws/aws-scheduler.ts';
-import { DynamoDbControlStore } from '../../providers/aws/dynamodb-control-store.ts';
 import { FileControlStore } from '../../providers/local/file-control-store.ts';
 import { LocalScheduler } from '../../providers/local/local-scheduler.ts';
 import { emit, type GlobalOptions } from '../context.ts';
@@ -25,23 +22,26 @@ function params(flag: string, text: string, query: string | undefined, allowed: 
   return p;
 }
 
-export function openControlStore(spec: string): ControlStore {
+// The AWS SDK clients load only for their own specs: importing them costs every command start-up time.
+export async function openControlStore(spec: string): Promise<ControlStore> {
   if (spec.startsWith('file:') && spec.length > 'file:'.length) return new FileControlStore(spec.slice('file:'.length));
   const m = /^dynamodb:([A-Za-z0-9_.-]{3,255})(?:\?(.*))?$/.exec(spec);
   if (m) {
     const p = params('--control', spec, m[2], ['region', 'endpoint']);
     const region = p.get('region') ?? undefined;
     const endpoint = p.get('endpoint') ?? undefined;
+    const [{ DynamoDBClient }, { DynamoDbControlStore }] = await Promise.all([import('@aws-sdk/client-dynamodb'), import('../../providers/aws/dynamodb-control-store.ts')]);
     return new DynamoDbControlStore({ client: new DynamoDBClient({ ...(region ? { region } : {}), ...(endpoint ? { endpoint } : {}) }), tableName: m[1] });
   }
   throw new InvalidArgumentError(`--control ${JSON.stringify(spec)}: expected ${CONTROL_FORMS}`);
 }
 
-export function openScheduler(spec: string): Scheduler {
+export async function openScheduler(spec: string): Promise<Scheduler> {
   if (spec.startsWith('local:') && spec.length > 'local:'.length) return new LocalScheduler(spec.slice('local:'.length));
   const m = /^aws(?:\?(.*))?$/.exec(spec);
   if (m) {
     const p = params('--scheduler', spec, m[1], ['region', 'endpoint']);
+    const { AwsScheduler } = await import('../../providers/aws/aws-scheduler.ts');
     return new AwsScheduler({ region: p.get('region') ?? undefined, endpoint: p.get('endpoint') ?? undefined });
   }
   throw new InvalidArgumentError(`--scheduler ${JSON.stringify(spec)}: expected ${SCHEDULER_FORMS}`);
@@ -70,8 +70,8 @@ export function registerApply(policy: Command, globals: () => GlobalOptions, loa
     .action(async (dir: string, o: ApplyOptions) => {
       const g = globals();
       const targets = checkTargets({ stateMachineArn: o.stateMachineArn, roleArn: o.roleArn, groupName: o.group });
-      const store = openControlStore(o.control);
-      const scheduler = openScheduler(o.scheduler);
+      const store = await openControlStore(o.control);
+      const scheduler = await openScheduler(o.scheduler);
       const loaded = await load(dir, g);
       const plan = await computeApplyPlan(loaded.map((l) => l.policy), store, scheduler, targets);
       const applied = o.dryRun || plan.changes === 0 ? 0 : await executeApply(plan, store, scheduler);

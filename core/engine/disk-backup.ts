@@ -144,17 +144,7 @@ export class DiskBackup {
             d.counters.bytesZero += c.length;
             continue;
           }
-          const known = d.index.get(c.id);
-          const key = ChunkIndex.keyOf(c.id);
-          if (known) noteReuse(d.reused, known.pack.id, key);
-          if (known || d.session.has(key)) {
-            d.counters.chunksReused++;
-            continue;
-          }
-          d.session.add(key);
-          toSeal.push({ offset: j * bs + c.offset, length: c.length, id: c.id });
-          d.counters.chunksNew++;
-          d.counters.bytesNew += c.length;
+          if (claimNewChunk(d, c.id, c.length)) toSeal.push({ offset: j * bs + c.offset, length: c.length, id: c.id });
         }
       });
       d.counters.blocksRead += n;
@@ -170,6 +160,24 @@ export class DiskBackup {
     this.#done += n * bs;
     d.onProgress?.({ phase: 'backup', item: info.volumeId, bytesDone: this.#done, bytesTotal: this.#total });
   }
+}
+
+/**
+ * The dedup decision for one chunk: true when neither the repository nor this session has it (the
+ * caller then seals and stores it); otherwise the reuse is recorded and counted.
+ */
+export function claimNewChunk(d: Pick<DiskBackupDeps, 'index' | 'session' | 'reused' | 'counters'>, id: Buffer, length: number): boolean {
+  const key = ChunkIndex.keyOf(id);
+  const known = d.index.get(id);
+  if (known) noteReuse(d.reused, known.pack.id, key);
+  if (known || d.session.has(key)) {
+    d.counters.chunksReused++;
+    return false;
+  }
+  d.session.add(key);
+  d.counters.chunksNew++;
+  d.counters.bytesNew += length;
+  return true;
 }
 
 /** Records that the new restore point uses chunk `key` stored in `packId`. */

@@ -1,16 +1,11 @@
 // Backup of byte streams (database exports): content-defined chunks, deduplicated, in the same packs.
 import { chunkId, CHUNK_KIND } from '../repo/block-codec.ts';
-import { ChunkIndex } from '../repo/index-file.ts';
 import type { StreamManifest } from '../repo/manifest.ts';
-import type { PackWriter } from '../repo/pack-writer.ts';
-import type { Repository } from '../repo/repository.ts';
 import { chunkStream, gearTable } from '../repo/stream-chunker.ts';
 import { encodeStreamSegment, STREAM_SEGMENT_CHUNKS, type StreamChunkRef } from '../repo/stream-map.ts';
 import { throwIfAborted } from '../errors.ts';
 import { Semaphore } from '../util/concurrency.ts';
-import type { BlockProcessor } from './block-processor.ts';
-import { noteReuse, type DiskCounters } from './disk-backup.ts';
-import type { ProgressListener } from './progress.ts';
+import { claimNewChunk, type DiskBackupDeps } from './disk-backup.ts';
 
 export interface StreamToBackUp {
   name: string;
@@ -19,18 +14,8 @@ export interface StreamToBackUp {
   sizeHint?: number;
 }
 
-export interface StreamBackupDeps {
-  repo: Repository;
-  index: ChunkIndex;
-  processor: BlockProcessor;
-  packs: PackWriter;
-  session: Set<string>;
-  reused: Map<string, Set<string>>;
-  counters: DiskCounters;
-  sealTree: (data: Buffer) => Promise<string>;
-  onProgress?: ProgressListener;
-  signal?: AbortSignal;
-}
+/** The parts of a disk backup's context a stream backup uses (same session, packs and counters). */
+export type StreamBackupDeps = Pick<DiskBackupDeps, 'repo' | 'index' | 'processor' | 'packs' | 'session' | 'reused' | 'counters' | 'sealTree' | 'onProgress' | 'signal'>;
 
 export async function backupStream(d: StreamBackupDeps, stream: StreamToBackUp): Promise<StreamManifest> {
   const gear = gearTable(d.repo.master);
@@ -47,14 +32,7 @@ export async function backupStream(d: StreamBackupDeps, stream: StreamToBackUp):
     d.counters.bytesRead += chunk.length;
     const id = chunkId(d.repo.master.chunkIdKey, chunk);
     refs.push({ length: chunk.length, id });
-    const key = ChunkIndex.keyOf(id);
-    const known = d.index.get(id);
-    if (known) noteReuse(d.reused, known.pack.id, key);
-    if (known || d.session.has(key)) d.counters.chunksReused++;
-    else {
-      d.session.add(key);
-      d.counters.chunksNew++;
-      d.counters.bytesNew += chunk.length;
+    if (claimNewChunk(d, id, chunk.length)) {
       await inflight.acquire();
       const job = d.processor
         .sealChunks(chunk, [{ offset: 0, length: chunk.length, id }], CHUNK_KIND.data, d.packs.key)

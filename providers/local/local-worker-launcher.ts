@@ -1,19 +1,14 @@
 // WorkerLauncher for the embedded default: "launching" a worker runs its backup task in this process.
-import { runBackup } from '../../core/engine/backup-session.ts';
 import { InlineBlockProcessor, type BlockProcessor, type ProcessorSetup } from '../../core/engine/block-processor.ts';
 import { InvalidArgumentError } from '../../core/errors.ts';
 import type { WorkerLaunch, WorkerLauncher } from '../../core/orchestration/ports.ts';
 import type { Repository } from '../../core/repo/repository.ts';
-import type { BackupStats } from '../../core/repo/manifest.ts';
 import { TaskSchema, type WorkerTask } from '../../worker-image/task.ts';
+import { backupFromTask, type BackupTaskOutput } from '../../worker-image/task-backup.ts';
 import type { LocalVolumeProvider } from './local-volume-provider.ts';
 
-/** What the worker would send with SendTaskSuccess (the shape of worker-image/task-run.ts TaskOutput for backups). */
-export interface LocalWorkerOutput {
-  kind: 'backup';
-  pointId: string;
-  stats: BackupStats & { kind: 'full' | 'incremental' };
-}
+/** What the worker would send with SendTaskSuccess. */
+export type LocalWorkerOutput = BackupTaskOutput;
 
 export interface LocalWorkerLauncherOptions {
   /** The volumes and snapshots the tasks read. */
@@ -72,22 +67,7 @@ export class LocalWorkerLauncher implements WorkerLauncher {
     const setup: ProcessorSetup = { chunking: repo.params.chunking, compressionLevel: repo.params.compression.level, chunkIdKey: repo.master.chunkIdKey, treeIdKey: repo.master.treeIdKey };
     const processor = this.options.processor?.(setup) ?? new InlineBlockProcessor(setup);
     try {
-      const parent = task.parentPointId ? await repo.readManifest(task.parentPointId, { signal }) : null;
-      if (parent && parent.resource.id !== task.resource.id) throw new InvalidArgumentError(`parent point ${parent.id} belongs to ${parent.resource.id}, not ${task.resource.id}`);
-      const manifest = await runBackup({
-        repo, source: this.options.source, processor, signal,
-        request: {
-          resource: { ...task.resource, provider: 'aws' },
-          parent,
-          tags: task.tags,
-          disks: task.disks.map((d) => ({
-            name: d.name,
-            snapshot: { snapshotId: d.snapshotId, volumeId: d.volumeId },
-            baseSnapshot: d.baseSnapshotId ? { snapshotId: d.baseSnapshotId, volumeId: d.volumeId } : null,
-          })),
-        },
-      });
-      return { kind: 'backup', pointId: manifest.id, stats: { ...manifest.stats, kind: manifest.kind } };
+      return await backupFromTask(task, { repo, source: this.options.source, processor, signal });
     } finally {
       await processor.close();
     }
