@@ -1,6 +1,7 @@
 // `npx node bench/cloud.ts`: the repository on the S3 emulator (fauxqs) and Azurite with one generated image:
 // throughput per step, requests per GiB written and read, restore bytes fetched vs stored, request cost per TiB.
-// Not part of `npm run bench`. Env: BENCH_CLOUD_SIZE (default 1GiB), BENCH_CLOUD_TARGETS (s3,azure),
+// Second part of `npm run bench` (alone: `npm run bench:cloud`). Env: BENCH_CLOUD_SIZE (default: BENCH_SIZE, else
+// 4GiB — the same seeded image as the local comparison), BENCH_CLOUD_TARGETS (s3,azure),
 // BENCH_CLOUD_THREADS (processor threads, default all cores), BENCH_DIR (default bench/out), BENCH_KEEP=1 keeps the work dir.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, release, totalmem } from 'node:os';
@@ -34,7 +35,7 @@ const SEED = 'cloudkeep-bench';
 const TiB = 1024 * GiB;
 const PUT_TARGET_PER_GIB = 64;
 
-const sizeText = process.env.BENCH_CLOUD_SIZE ?? '1GiB';
+const sizeText = process.env.BENCH_CLOUD_SIZE ?? process.env.BENCH_SIZE ?? '4GiB';
 const size = parseSize(sizeText, 'BENCH_CLOUD_SIZE');
 const targets = (process.env.BENCH_CLOUD_TARGETS ?? 's3,azure').split(',').map((t) => t.trim()).filter(Boolean);
 const threads = process.env.BENCH_CLOUD_THREADS ? Number(process.env.BENCH_CLOUD_THREADS) : availableParallelism();
@@ -333,7 +334,7 @@ function render(results: TargetResult[], imageInfo: string, started: Date): stri
     }
   }
   lines.push('');
-  lines.push(`Run with: \`BENCH_CLOUD_SIZE=${sizeText} npx node bench/cloud.ts\` (not part of \`npm run bench\`).`, '');
+  lines.push(`Run with: \`BENCH_CLOUD_SIZE=${sizeText} npm run bench:cloud\` (also the second part of \`npm run bench\`).`, '');
   return lines.join('\n');
 }
 
