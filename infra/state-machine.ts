@@ -51,6 +51,47 @@ export interface BackupStateMachineProps {
   readonly workerKeySpec: string;
 }
 
+export interface OrchestrationFunctionProps {
+  readonly table: dynamodb.ITable;
+  readonly externalId: string;
+  /** The control table access of a function with its own role. */
+  readonly access: 'read' | 'write' | 'readWrite';
+  /** The shared orchestration role (handlers that assume member roles); the table grant is then the role's. */
+  readonly role?: iam.IRole;
+  readonly environment?: Record<string, string>;
+}
+
+/** One orchestration handler: `functions/<file>.ts` bundled as ESM for Node 24 on ARM, with its own log group and table grant. */
+export function orchestrationFunction(scope: Construct, name: string, file: string, props: OrchestrationFunctionProps): nodejs.NodejsFunction {
+  const logGroup = new logs.LogGroup(scope, `${name}Logs`, { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+  const f = new nodejs.NodejsFunction(scope, name, {
+    entry: entry(file),
+    projectRoot: fileURLToPath(ROOT),
+    depsLockFilePath: fileURLToPath(new URL('package-lock.json', ROOT)),
+    runtime: lambda.Runtime.NODEJS_24_X,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: 512,
+    timeout: Duration.minutes(2),
+    logGroup,
+    ...(props.role ? { role: props.role } : {}),
+    environment: { CONTROL_TABLE_NAME: props.table.tableName, CLOUDKEEP_EXTERNAL_ID: props.externalId, POWERTOOLS_SERVICE_NAME: 'cloudkeep-orchestration', ...props.environment },
+    bundling: {
+      forceDockerBundling: false,
+      format: nodejs.OutputFormat.ESM,
+      target: 'node24',
+      mainFields: ['module', 'main'],
+      banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+      externalModules: [],
+    },
+  });
+  // A shared role gets no basic execution policy: only its functions' own log groups.
+  if (props.role) logGroup.grantWrite(props.role);
+  else if (props.access === 'read') props.table.grantReadData(f);
+  else if (props.access === 'write') props.table.grantWriteData(f);
+  else props.table.grantReadWriteData(f);
+  return f;
+}
+
 /**
  * LoadPolicy -> Discover -> Map(snapshots, bounded wait loop, worker (cleaned up on failure), prune; each item caught) -> RecordSession.
  * A failed LoadPolicy or Discover ends the run failed; once a session exists, FailSession records it failed first.
@@ -66,36 +107,8 @@ export class BackupStateMachine extends Construct {
     // The shared role reads and writes the table (the union of its handlers' needs) and assumes member roles.
     props.table.grantReadWriteData(shared);
     shared.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [memberRoleArn] }));
-    const fn = (name: string, file: string, access: 'read' | 'write' | 'readWrite', assumeMember: boolean, environment: Record<string, string> = {}) => {
-      const logGroup = new logs.LogGroup(this, `${name}Logs`, { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
-      const f = new nodejs.NodejsFunction(this, name, {
-        entry: entry(file),
-        projectRoot: fileURLToPath(ROOT),
-        depsLockFilePath: fileURLToPath(new URL('package-lock.json', ROOT)),
-        runtime: lambda.Runtime.NODEJS_24_X,
-        architecture: lambda.Architecture.ARM_64,
-        memorySize: 512,
-        timeout: Duration.minutes(2),
-        logGroup,
-        ...(assumeMember ? { role: shared } : {}),
-        environment: { CONTROL_TABLE_NAME: props.table.tableName, CLOUDKEEP_EXTERNAL_ID: props.externalId, POWERTOOLS_SERVICE_NAME: 'cloudkeep-orchestration', ...environment },
-        bundling: {
-          forceDockerBundling: false,
-          format: nodejs.OutputFormat.ESM,
-          target: 'node24',
-          mainFields: ['module', 'main'],
-          banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-          externalModules: [],
-        },
-      });
-      // A shared role gets no basic execution policy: only its functions' own log groups.
-      if (assumeMember) logGroup.grantWrite(shared);
-      else if (access === 'read') props.table.grantReadData(f);
-      else if (access === 'write') props.table.grantWriteData(f);
-      else props.table.grantReadWriteData(f);
-      this.functions[name] = f;
-      return f;
-    };
+    const fn = (name: string, file: string, access: 'read' | 'write' | 'readWrite', assumeMember: boolean, environment: Record<string, string> = {}) =>
+      (this.functions[name] = orchestrationFunction(this, name, file, { ...props, access, role: assumeMember ? shared : undefined, environment }));
     const loadPolicy = fn('LoadPolicyFunction', 'load-policy', 'readWrite', false);
     const discover = fn('DiscoverFunction', 'discover', 'readWrite', true);
     const take = fn('TakeSnapshotsFunction', 'take-snapshots', 'readWrite', true);
@@ -135,6 +148,8 @@ export class BackupStateMachine extends Construct {
       taskTimeout: sfn.Timeout.duration(props.workerTimeout ?? Duration.hours(12)),
       resultPath: '$.worker',
     });
+    // Every worker slot of the account is taken (other policies' workers read EBS): wait for one, up to the worker timeout.
+    worker.addRetry({ errors: ['Cloudkeep.WorkerSlotsBusy'], interval: Duration.minutes(1), backoffRate: 1.5, maxDelay: Duration.minutes(10), jitterStrategy: sfn.JitterType.FULL, maxAttempts: 80 });
     // A failed or timed-out worker: terminate it, delete the run's snapshots, fail the task; the item ends with that result.
     worker.addCatch(invoke('CleanupWorker', cleanup, whole, undefined), { errors: ['States.Timeout', 'States.HeartbeatTimeout', 'States.TaskFailed'], resultPath: '$.workerError' });
     const backupDue = new sfn.Choice(this, 'BackupDue')
@@ -204,7 +219,7 @@ export class BackupStateMachine extends Construct {
 }
 
 /** StartWorker launches workers from the launch template, tagged cloudkeep:managed; the shared role may terminate only those. */
-function grantWorkerLaunch(startWorker: nodejs.NodejsFunction, shared: iam.IRole): void {
+export function grantWorkerLaunch(startWorker: nodejs.NodejsFunction, shared?: iam.IRole): void {
   const ec2 = (type: string, account: string = Aws.ACCOUNT_ID) => `arn:${Aws.PARTITION}:ec2:*:${account}:${type}/*`;
   const managed = { [`aws:RequestTag/${MANAGED_TAG_KEY}`]: MANAGED_TAG_VALUE };
   startWorker.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:RunInstances'], resources: [ec2('instance'), ec2('volume')], conditions: { StringEquals: managed } }));
@@ -218,7 +233,7 @@ function grantWorkerLaunch(startWorker: nodejs.NodejsFunction, shared: iam.IRole
     resources: [`arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${WORKER_ROLE_NAME_PREFIX}*`],
     conditions: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
   }));
-  shared.addToPrincipalPolicy(new iam.PolicyStatement({
+  shared?.addToPrincipalPolicy(new iam.PolicyStatement({
     actions: ['ec2:TerminateInstances'],
     resources: [ec2('instance')],
     conditions: { StringEquals: { [`aws:ResourceTag/${MANAGED_TAG_KEY}`]: MANAGED_TAG_VALUE } },

@@ -196,7 +196,18 @@ export interface VolumeStateStore {
   ): Promise<VolumeState>;
 }
 
-export interface ControlStore extends PolicyStore, SessionStore, TaskStore, VolumeStateStore {
+/** Which worker slots to give back: one holder's, or every holder's of a session. */
+export type SlotRelease = { holder: string } | { sessionId: string };
+
+/** Leases on the account's worker slots (core/control/worker-slots.ts), shared by every policy and run of the account. */
+export interface WorkerSlotStore {
+  /** Takes or renews `holder`'s slot for `ttlMs` when fewer than `limit` other live leases exist; false when all slots are taken. */
+  acquireWorkerSlot(account: AccountId, holder: string, limit: number, ttlMs: number, options?: ControlIoOptions): Promise<boolean>;
+  /** Idempotent: gives back the matching leases. */
+  releaseWorkerSlots(account: AccountId, release: SlotRelease, options?: ControlIoOptions): Promise<void>;
+}
+
+export interface ControlStore extends PolicyStore, SessionStore, TaskStore, VolumeStateStore, WorkerSlotStore {
   /** A short description for messages, e.g. "dynamodb://cloudkeep-control". Never holds secrets. */
   readonly description: string;
 }

@@ -43,6 +43,7 @@ import type {
   SessionId,
   SessionPage,
   SessionPatch,
+  SlotRelease,
   Task,
   TaskInput,
   TaskPatch,
@@ -51,6 +52,7 @@ import type {
   VolumeStateInput,
 } from './control-store.ts';
 import { asAccountId } from './control-ids.ts';
+import { acquireSlot, releaseMatcher, releaseSlots, WORKER_SLOTS_KEY, type WorkerSlots } from './worker-slots.ts';
 
 /**
  * Items keyed by (partition, key), values plain JSON. `update` must be atomic per item against
@@ -189,6 +191,22 @@ export class KvControlStore implements ControlStore {
     const stored = await this.table.update(pk, key, (current) =>
       nextVolumeState(account, region, volumeId, current as VolumeState | undefined, next, expectedBaseSnapshotId, this.clock.now()), options);
     return stored as VolumeState;
+  }
+
+  async acquireWorkerSlot(account: AccountId, holder: string, limit: number, ttlMs: number, options: ControlIoOptions = {}): Promise<boolean> {
+    const pk = this.partition(account, options);
+    let granted = false;
+    await this.table.update(pk, WORKER_SLOTS_KEY, (current) => {
+      const decision = acquireSlot(current as WorkerSlots | undefined, holder, limit, ttlMs, this.clock.now());
+      granted = decision.granted;
+      return decision.next;
+    }, options);
+    return granted;
+  }
+
+  async releaseWorkerSlots(account: AccountId, release: SlotRelease, options: ControlIoOptions = {}): Promise<void> {
+    const pk = this.partition(account, options);
+    await this.table.update(pk, WORKER_SLOTS_KEY, (current) => releaseSlots(current as WorkerSlots | undefined, releaseMatcher(release), this.clock.now()), options);
   }
 
   private partition(account: AccountId, options: ControlIoOptions): string {

@@ -24,3 +24,11 @@ export class SnapshotFailedError extends CloudkeepError {
     this.name = 'SnapshotFailedError';
   }
 }
+
+/** Every worker slot of the account is taken (core/control/worker-slots.ts): the state machine retries later. */
+export class WorkerSlotsBusyError extends CloudkeepError {
+  constructor(message: string, options: CloudkeepErrorOptions = {}) {
+    super(message, { ...options, retryable: true });
+    this.name = 'WorkerSlotsBusyError';
+  }
+}

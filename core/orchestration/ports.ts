@@ -1,5 +1,6 @@
 // Ports for the cloud calls the orchestration handlers make: discovery, snapshots, cross-account roles.
 import type { ResourceType } from '../policy/vocabulary.ts';
+import type { InstanceConfig } from './instance-config.ts';
 
 /** Temporary credentials of the member-account role. */
 export interface MemberCredentials {
@@ -23,6 +24,8 @@ export interface FoundResource {
   tags: Record<string, string>;
   /** EBS volumes of an instance, or the volume itself; empty for databases. */
   volumeIds: string[];
+  /** An EC2 instance's launch configuration, recorded with its backups for whole-instance restores. */
+  instance?: InstanceConfig;
 }
 
 export interface Discovery {

@@ -61,6 +61,8 @@ export async function finishSession(store: ControlStore, account: string, sessio
     const error = r.status === 'failed' ? itemErrorText(r.error).slice(0, 1000) : null;
     await store.updateTask(acc, sid, asResourceId(r.resource.id), { status: r.status, error });
   }
+  // Any worker slot still held by this session (a worker whose state ended without its release) is free again.
+  await store.releaseWorkerSlots(acc, { sessionId });
   const status = failure ? 'failed' : sessionStatusOf(results);
   const failed = results.filter((r) => r.status === 'failed');
   const message = failure ?? (failed.length === 0 ? `${results.length} resource(s) protected` : `${failed.length} of ${results.length} resource(s) failed: ${failed.map((r) => r.resource.id).join(', ')}`);

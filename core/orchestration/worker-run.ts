@@ -2,9 +2,12 @@
 import { createHash } from 'node:crypto';
 import type { ControlStore } from '../control/control-store.ts';
 import { asAccountId, asRegionName, asResourceId, asSessionId, asVolumeId } from '../control/control-ids.ts';
+import { slotHolder } from '../control/worker-slots.ts';
 import { InvalidArgumentError } from '../errors.ts';
 import type { Policy } from '../policy/policy-schema.ts';
 import { TaskSchema, type WorkerTask } from '../../worker-image/task.ts';
+import { instanceConfigTags } from './instance-config.ts';
+import { WorkerSlotsBusyError } from './errors.ts';
 import { loadRunPolicy } from './plan-run.ts';
 import type { Snapshotter, WorkerLauncher, WorkerRecordStore } from './ports.ts';
 import type { ItemResult, ResourceItem } from './run-types.ts';
@@ -19,14 +22,22 @@ export interface WorkerSettings {
   keySpec: string;
   /** The account's GetSnapshotBlock quota in requests/s (default 1,000, the EBS default). */
   accountReadRps?: number;
+  /** Workers of one account reading at once, across every policy and run (default 4). */
+  accountWorkerSlots?: number;
+  /** How long a worker's slot stays taken when its run dies without giving it back (default 12 h, the worker timeout). */
+  slotLeaseMs?: number;
 }
 
+export const DEFAULT_ACCOUNT_WORKER_SLOTS = 4;
+const DEFAULT_SLOT_LEASE_MS = 12 * 3_600_000;
+
 /**
- * Each worker's share of the account's EBS read quota: up to MaxConcurrency workers of a run read
- * at once, so together they stay under the account limit without talking to each other.
+ * Each worker's share of the account's EBS read quota: at most `slots` workers of the account read
+ * at once (every policy and run takes its worker's slot first), so together they stay under the
+ * account limit without talking to each other.
  */
-export function accountReadShare(accountRps: number, maxConcurrency: number | undefined): number {
-  return Math.max(1, Math.floor(accountRps / Math.max(1, maxConcurrency ?? 1)));
+export function accountReadShare(accountRps: number, slots: number | undefined): number {
+  return Math.max(1, Math.floor(accountRps / Math.max(1, slots ?? 1)));
 }
 
 type WorkerConfig = NonNullable<Policy['worker']>;
@@ -66,8 +77,8 @@ export async function buildWorkerTask(store: ControlStore, policy: Policy, item:
     resource: { id: r.id, kind, account: policy.account.id, region: r.region, ...(r.tags.Name ? { name: r.tags.Name } : {}) },
     disks: volumes.map((v, i) => ({ name: v.volumeId, snapshotId: v.snapshotId, volumeId: v.volumeId, ...(parentPointId ? { baseSnapshotId: states[i]?.baseSnapshotId } : {}) })),
     ...(parentPointId ? { parentPointId } : {}),
-    tags: item.tags,
-    limits: { readRps: { account: accountReadShare(settings.accountReadRps ?? 1000, item.run.maxConcurrency) } },
+    tags: { ...item.tags, ...instanceConfigTags(r.instance) },
+    limits: { readRps: { account: accountReadShare(settings.accountReadRps ?? 1000, settings.accountWorkerSlots ?? DEFAULT_ACCOUNT_WORKER_SLOTS) } },
   };
   return TaskSchema.parse(task);
 }
@@ -100,6 +111,11 @@ export async function launchWorker(
   const instanceType = chooseInstanceType(policy.worker.instanceSize, sizeGiB);
   const subnetId = chooseSubnet(policy.worker.subnets, item.resource.region, item.resource.id);
   const spot = policy.worker.spotAllowed;
+  const slots = settings.accountWorkerSlots ?? DEFAULT_ACCOUNT_WORKER_SLOTS;
+  const holder = slotHolder(item.run.sessionId, item.resource.id);
+  if (!(await store.acquireWorkerSlot(asAccountId(item.run.account), holder, slots, settings.slotLeaseMs ?? DEFAULT_SLOT_LEASE_MS))) {
+    throw new WorkerSlotsBusyError(`all ${slots} worker slots of account ${item.run.account} are taken (the account's EBS read quota is shared by at most ${slots} workers); ${item.resource.id} waits for one`);
+  }
   await records.recordWorkerToken(item.run.account, item.run.sessionId, item.resource.id, taskToken);
   const clientToken = createHash('sha256').update(taskToken).digest('hex').slice(0, 64);
   const { instanceId } = await launcher.launch({ region: item.resource.region, instanceType, subnetId, spot, userData, tags: item.tags, clientToken });
@@ -117,6 +133,7 @@ export async function cleanupWorker(
   const r = item.resource;
   const worker = await records.getWorker(item.run.account, item.run.sessionId, r.id);
   if (worker?.instanceId) await launcher.terminate(r.region, worker.instanceId);
+  await releaseWorkerSlot(store, item);
   const states = await Promise.all(r.volumeIds.map((v) => store.getVolumeState(asAccountId(item.run.account), asRegionName(r.region), asVolumeId(v))));
   const bases = new Set(states.map((s) => s?.baseSnapshotId).filter(Boolean));
   const deleted: string[] = [];
@@ -129,4 +146,9 @@ export async function cleanupWorker(
   await markTaskRunning(store, item.run.account, item.run.sessionId, r.id);
   await store.updateTask(asAccountId(item.run.account), asSessionId(item.run.sessionId), asResourceId(r.id), { status: 'failed', error: message });
   return { resource: { id: r.id, type: r.type, region: r.region }, status: 'failed', error: message, snapshotIds: [], deleted, ...(worker?.instanceId ? { terminated: worker.instanceId } : {}) };
+}
+
+/** Gives back the slot the resource's worker took (after it ended, whichever way). */
+export async function releaseWorkerSlot(store: ControlStore, item: ResourceItem): Promise<void> {
+  await store.releaseWorkerSlots(asAccountId(item.run.account), { holder: slotHolder(item.run.sessionId, item.resource.id) });
 }

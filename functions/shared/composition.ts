@@ -1,6 +1,7 @@
 // Composition root of the orchestration handlers: adapters built once per container from the environment.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ControlStore } from '../../core/control/control-store.ts';
+import { InvalidArgumentError } from '../../core/errors.ts';
 import type { Discovery, RoleAssumer, Snapshotter, WorkerLauncher, WorkerRecordStore } from '../../core/orchestration/ports.ts';
 import type { WorkerSettings } from '../../core/orchestration/worker-run.ts';
 import type { AwsAdapterOptions } from '../../providers/aws/aws-call.ts';
@@ -19,6 +20,9 @@ export const ENV = {
   // StartWorker only: the worker launch template (id or name) and the repository key spec.
   launchTemplate: 'CLOUDKEEP_WORKER_LAUNCH_TEMPLATE',
   workerKey: 'CLOUDKEEP_WORKER_KEY',
+  // The account's GetSnapshotBlock quota (requests/s) and how many workers of one account share it.
+  accountReadRps: 'CLOUDKEEP_ACCOUNT_READ_RPS',
+  accountWorkerSlots: 'CLOUDKEEP_ACCOUNT_WORKER_SLOTS',
   // Endpoint overrides, for tests against local servers only.
   dynamodbEndpoint: 'CLOUDKEEP_ENDPOINT_DYNAMODB',
   ec2Endpoint: 'CLOUDKEEP_ENDPOINT_EC2',
@@ -45,6 +49,15 @@ function required(env: NodeJS.ProcessEnv, name: string): string {
   return value;
 }
 
+/** An optional whole number of at least 1; a clear error naming the variable otherwise. */
+function positiveInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(`${name}=${JSON.stringify(raw)}: expected a whole number of at least 1`);
+  return value;
+}
+
 export function depsFromEnv(env: NodeJS.ProcessEnv): Deps {
   const region = required(env, ENV.region);
   const options: AwsAdapterOptions = {
@@ -64,7 +77,11 @@ export function depsFromEnv(env: NodeJS.ProcessEnv): Deps {
       launcher ??= new AwsWorkerLauncher({ ...options, launchTemplate: required(env, ENV.launchTemplate) });
       return launcher;
     },
-    workerSettings: () => ({ keySpec: required(env, ENV.workerKey) }),
+    workerSettings: () => ({
+      keySpec: required(env, ENV.workerKey),
+      accountReadRps: positiveInt(env, ENV.accountReadRps),
+      accountWorkerSlots: positiveInt(env, ENV.accountWorkerSlots),
+    }),
     async member(roleArn, sessionName) {
       const cached = members.get(roleArn);
       if (cached && cached.expires > Date.now() + 5 * 60_000) return cached.adapters;

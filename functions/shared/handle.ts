@@ -3,7 +3,7 @@ import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { CloudkeepError, InvalidArgumentError } from '../../core/errors.ts';
 import { ControlStoreError } from '../../core/control/control-errors.ts';
-import { CloudCallError, PolicyNotFoundError, SnapshotFailedError } from '../../core/orchestration/errors.ts';
+import { CloudCallError, PolicyNotFoundError, SnapshotFailedError, WorkerSlotsBusyError } from '../../core/orchestration/errors.ts';
 import { logger } from './logger.ts';
 
 /** What Step Functions sees: `name` becomes the state's Error (Retry/Catch match it), `message` its Cause. */
@@ -21,6 +21,7 @@ export function mapError(err: unknown, requestId: string): HandlerError {
   const ref = `(request ${requestId})`;
   if (err instanceof z.ZodError) return new HandlerError('Cloudkeep.InvalidInput', `invalid input: ${z.prettifyError(err).replace(/\n/g, '; ')} ${ref}`);
   if (err instanceof PolicyNotFoundError) return new HandlerError('Cloudkeep.PolicyNotFound', `${err.message} ${ref}`);
+  if (err instanceof WorkerSlotsBusyError) return new HandlerError('Cloudkeep.WorkerSlotsBusy', `${err.message} ${ref}`);
   if (err instanceof SnapshotFailedError) return new HandlerError('Cloudkeep.SnapshotFailed', `${err.message} ${ref}`);
   if (err instanceof InvalidArgumentError) return new HandlerError('Cloudkeep.InvalidInput', `${err.message} ${ref}`);
   if ((err instanceof CloudCallError || err instanceof ControlStoreError) && err.retryable) return new HandlerError('Cloudkeep.Retryable', `${err.message} ${ref}`);

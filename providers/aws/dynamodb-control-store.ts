@@ -15,8 +15,9 @@ import {
 } from '../../core/control/control-rules.ts';
 import type {
   AccountId, ControlIoOptions, ControlStore, ListSessionsOptions, Policy, PolicyId, PolicyInput, RegionName, ResourceId,
-  Session, SessionId, SessionPage, SessionPatch, Task, TaskInput, TaskPatch, VolumeId, VolumeState, VolumeStateInput,
+  Session, SessionId, SessionPage, SessionPatch, SlotRelease, Task, TaskInput, TaskPatch, VolumeId, VolumeState, VolumeStateInput,
 } from '../../core/control/control-store.ts';
+import { acquireSlot, releaseMatcher, releaseSlots, WORKER_SLOTS_KEY, type WorkerSlots } from '../../core/control/worker-slots.ts';
 import { translateDynamoError } from './dynamodb-control-errors.ts';
 import { SESSIONS_BY_POLICY_INDEX } from './dynamodb-control-table.ts';
 
@@ -159,6 +160,39 @@ export class DynamoDbControlStore implements ControlStore {
     await this.send(new PutCommand({ TableName: this.table, Item: { ...state, pk, sk: volumeKey(state.region, state.volumeId) }, ...condition }), label, options)
       .catch(rethrowConflict(label, `base snapshot is not ${JSON.stringify(expectedBaseSnapshotId)}`));
     return state;
+  }
+
+  async acquireWorkerSlot(account: AccountId, holder: string, limit: number, ttlMs: number, options: ControlIoOptions = {}): Promise<boolean> {
+    return this.changeSlots(account, options, (current) => {
+      const decision = acquireSlot(current, holder, limit, ttlMs, this.clock.now());
+      return { write: decision.granted ? decision.next : 'keep', result: decision.granted };
+    });
+  }
+
+  async releaseWorkerSlots(account: AccountId, release: SlotRelease, options: ControlIoOptions = {}): Promise<void> {
+    const matches = releaseMatcher(release);
+    await this.changeSlots(account, options, (current) => ({ write: current === undefined ? 'keep' : releaseSlots(current, matches, this.clock.now()), result: undefined }));
+  }
+
+  /** Read, decide, then write (or delete, for undefined) only if the slots item is still the one read. */
+  private async changeSlots<R>(account: AccountId, options: ControlIoOptions, change: (current: WorkerSlots | undefined) => { write: WorkerSlots | undefined | 'keep'; result: R }): Promise<R> {
+    const pk = this.partition(account, options);
+    const label = `worker slots of ${account}`;
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.getItem<WorkerSlots>(pk, WORKER_SLOTS_KEY, label, options);
+      const { write, result } = change(current);
+      if (write === 'keep') return result;
+      const condition = current === undefined ? { ConditionExpression: 'attribute_not_exists(pk)' } : revisionIs(current.revision);
+      const command = write === undefined
+        ? new DeleteCommand({ TableName: this.table, Key: { pk, sk: WORKER_SLOTS_KEY }, ...condition })
+        : new PutCommand({ TableName: this.table, Item: { ...write, pk, sk: WORKER_SLOTS_KEY }, ...condition });
+      try {
+        await this.send(command, label, options);
+        return result;
+      } catch (err) {
+        if (!(err instanceof ConflictError) || attempt >= this.maxAttempts) throw err;
+      }
+    }
   }
 
   private sessionItem(session: Session): Item {

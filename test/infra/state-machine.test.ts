@@ -31,6 +31,8 @@ describe('backup state machine', () => {
     assert.match(worker.Resource, /:states:::lambda:invoke\.waitForTaskToken$/);
     assert.ok(worker.HeartbeatSeconds > 0 && worker.TimeoutSeconds > worker.HeartbeatSeconds);
     assert.equal(worker.Parameters.Payload['taskToken.$'], '$$.Task.Token');
+    const waitForSlot = worker.Retry.find((r: { ErrorEquals: string[] }) => r.ErrorEquals.includes('Cloudkeep.WorkerSlotsBusy'));
+    assert.ok(waitForSlot && waitForSlot.MaxAttempts >= 50 && waitForSlot.MaxDelaySeconds <= 600, 'a resource waits for a free worker slot of its account');
     assert.doesNotMatch(JSON.stringify(definition), /JSONata|"Assign"/);
   });
 
@@ -40,7 +42,8 @@ describe('backup state machine', () => {
       TracingConfiguration: { Enabled: true },
       LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
     });
-    template.resourceCountIs('AWS::Lambda::Function', 8);
+    // The restore state machine's functions are counted in restore-state-machine.test.ts.
+    assert.equal(Object.keys(template.findResources('AWS::Lambda::Function')).filter((id) => id.startsWith('Backup')).length, 8);
     template.hasResourceProperties('AWS::Lambda::Function', { Runtime: 'nodejs24.x', Environment: { Variables: Match.objectLike({ CLOUDKEEP_EXTERNAL_ID: 'e'.repeat(16) }) } });
     const statements = iamStatements(template, 'CloudkeepControlPlane');
     assert.ok(statements.some((s) => s.where.includes('SchedulerRole') && actionsOf(s).includes('states:StartExecution')));
@@ -53,15 +56,16 @@ describe('backup state machine', () => {
     const roleId = Object.keys(template.findResources('AWS::IAM::Role', { Properties: { RoleName: 'cloudkeep-orchestration' } }))[0];
     assert.ok(roleId, 'the orchestration role has a fixed name');
     const fns = template.findResources('AWS::Lambda::Function');
-    const withShared = Object.entries(fns).filter(([, f]) => JSON.stringify(f.Properties.Role).includes(roleId)).map(([id]) => id);
+    const withShared = Object.entries(fns).filter(([id, f]) => id.startsWith('Backup') && JSON.stringify(f.Properties.Role).includes(roleId)).map(([id]) => id);
     for (const name of ['Discover', 'TakeSnapshots', 'CheckSnapshots', 'PruneSnapshots', 'CleanupWorker']) assert.ok(withShared.some((id) => id.includes(`${name}Function`)), name);
     assert.equal(withShared.length, 5, 'LoadPolicy, StartWorker and RecordSession keep their own roles');
     template.hasOutput('OrchestrationRoleArn', { Export: { Name: 'CloudkeepOrchestrationRoleArn' }, Value: { 'Fn::GetAtt': [roleId, 'Arn'] } });
     const statements = iamStatements(template, 'CloudkeepControlPlane');
-    const terminate = statements.filter((s) => actionsOf(s).includes('ec2:TerminateInstances'));
+    // Restore's statements (cloudkeep:restore tag) are checked in restore-state-machine.test.ts.
+    const terminate = statements.filter((s) => actionsOf(s).includes('ec2:TerminateInstances') && !JSON.stringify(s).includes('cloudkeep:restore'));
     assert.equal(terminate.length, 1);
     assert.match(JSON.stringify(terminate[0]), /aws:ResourceTag\/cloudkeep:managed/);
-    const run = statements.filter((s) => actionsOf(s).includes('ec2:RunInstances'));
+    const run = statements.filter((s) => actionsOf(s).includes('ec2:RunInstances') && !s.where.includes('OrchestrationRole') && !s.where.includes('Restore'));
     assert.ok(run.length >= 1 && run.every((s) => s.where.includes('StartWorker')));
     assert.ok(run.some((s) => JSON.stringify(s).includes('aws:RequestTag/cloudkeep:managed')));
     assert.ok(statements.some((s) => s.where.includes('StartWorker') && actionsOf(s).includes('iam:PassRole') && JSON.stringify(s).includes('ec2.amazonaws.com')));

@@ -255,6 +255,37 @@ export function describeControlStoreContract(name: string, make: (clock: ManualC
       });
     });
 
+    describe('worker slots', () => {
+      const MIN = 60_000;
+      it('grants up to the limit across sessions, renews a holder, frees released and expired leases', async () => {
+        assert.equal(await store.acquireWorkerSlot(A, 's1/vol-1', 2, 10 * MIN), true);
+        assert.equal(await store.acquireWorkerSlot(A, 's2/vol-9', 2, 10 * MIN), true);
+        assert.equal(await store.acquireWorkerSlot(A, 's1/vol-2', 2, 10 * MIN), false, 'both slots are taken');
+        assert.equal(await store.acquireWorkerSlot(A, 's1/vol-1', 2, 10 * MIN), true, 'a holder renews its own lease');
+        assert.equal(await store.acquireWorkerSlot(B, 's3/vol-1', 2, 10 * MIN), true, 'accounts have their own slots');
+        await store.releaseWorkerSlots(A, { holder: 's2/vol-9' });
+        await store.releaseWorkerSlots(A, { holder: 's2/vol-9' });
+        assert.equal(await store.acquireWorkerSlot(A, 's1/vol-2', 2, 10 * MIN), true, 'a released slot is free again');
+        await store.releaseWorkerSlots(A, { sessionId: 's1' });
+        assert.equal(await store.acquireWorkerSlot(A, 's4/a', 2, MIN), true);
+        assert.equal(await store.acquireWorkerSlot(A, 's4/b', 2, MIN), true);
+        assert.equal(await store.acquireWorkerSlot(A, 's5/a', 2, MIN), false);
+        clock.advance(MIN + 1);
+        assert.equal(await store.acquireWorkerSlot(A, 's5/a', 2, MIN), true, 'leases of runs that died expire');
+      });
+      it('grants exactly `limit` of many concurrent acquires', async () => {
+        const result = await race(Array.from({ length: 6 }, (_, i) => async () => {
+          if (!(await store.acquireWorkerSlot(A, `s/vol-${i}`, 3, MIN))) throw new ConflictError('slot', 'no free slot');
+        }));
+        assert.equal(result.won.length, 3, result.errors.map(String).join('; '));
+      });
+      it('rejects a bad limit, lease or holder, naming the value', async () => {
+        await assert.rejects(store.acquireWorkerSlot(A, 's/x', 0, MIN), /limit 0/);
+        await assert.rejects(store.acquireWorkerSlot(A, 's/x', 1, -5), /lease -5 ms/);
+        await assert.rejects(store.acquireWorkerSlot(A, '', 1, MIN), /holder ""/);
+      });
+    });
+
     it('never shows one account the items of another', async () => {
       await store.putPolicy(A, { id: P1, name: 'a', body: {} }, 0);
       const [s] = await sessions(2);
