@@ -8,7 +8,7 @@ const focusedOrSkipped = ['it', 'test', 'describe', 'suite'].flatMap((object) =>
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'cdk.out/**', 'bench/out/**', 'worker-image/dist/**', '.cloudkeep/**', 'bin/**', 'eslint.config.js'] },
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     languageOptions: {
       parser: tseslint.parser,
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },

@@ -2,13 +2,12 @@
 // (aws-local-stepfunctions), each Task state calling the same use-case its Lambda calls, with local adapters.
 import { createHash, randomUUID } from 'node:crypto';
 import { recordVolumeStates } from '../core/orchestration/volume-state.ts';
-import { existsSync, readFileSync } from 'node:fs';
-import { asAccountId, asPolicyId, asSessionId } from '../core/control/control-ids.ts';
-import type { ControlStore, JsonObject, Session, Task } from '../core/control/control-store.ts';
-import { CloudkeepError, InvalidArgumentError } from '../core/errors.ts';
+import { asAccountId, asSessionId } from '../core/control/control-ids.ts';
+import type { ControlStore, Session, Task } from '../core/control/control-store.ts';
+import { CloudkeepError } from '../core/errors.ts';
 import { SnapshotFailedError } from '../core/orchestration/errors.ts';
 import { loadRunPolicy } from '../core/orchestration/plan-run.ts';
-import type { Discovery, Snapshotter, WorkerRecordStore } from '../core/orchestration/ports.ts';
+import type { Discovery, Snapshotter, WorkerRecord, WorkerRecordStore } from '../core/orchestration/ports.ts';
 import { beginRun, discoverRun, startResource } from '../core/orchestration/run-steps.ts';
 import type { ItemResult, ResourceItem, RunRef } from '../core/orchestration/run-types.ts';
 import { finishSession, itemErrorText } from '../core/orchestration/session-bookkeeping.ts';
@@ -18,81 +17,26 @@ import { buildWorkerTask, cleanupWorker, taskUserData } from '../core/orchestrat
 import { parsePolicy, type Policy } from '../core/policy/policy-schema.ts';
 import { LOCAL_REGION } from '../providers/local/local-discovery.ts';
 import type { LocalWorkerLauncher, LocalWorkerOutput } from '../providers/local/local-worker-launcher.ts';
-
-/** The control-store account local runs are recorded under, and the (placeholder) member account of local policies. */
-export const LOCAL_ACCOUNT = 'local';
-export const LOCAL_MEMBER_ACCOUNT = '000000000000';
-
-type Definition = Record<string, unknown>;
-type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+import { taskProgressRecorder } from './local-task-progress.ts';
+import type { Definition } from './state-machine-definition.ts';
+import type { SessionLog } from '../functions/api/ports.ts';
+import { formatBytes } from '../core/util/units.ts';
 
 /**
- * Resolves Ref / Fn::GetAtt / Fn::Join in the DefinitionString to placeholder ARNs. A minimal copy of
- * test/support/state-machine-definition.ts (tests stay out of the CLI): local runs map Task states by
- * name, so the ARNs only need to be well-formed.
+ * The (placeholder) AWS account of local policies. Local runs are recorded under the policy's account,
+ * workers write it into the restore points, and the local server's token grants it: one account.
  */
-function resolve(value: unknown, resources: Resources): unknown {
-  if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((v) => resolve(v, resources));
-  const obj = value as Record<string, unknown>;
-  const [key] = Object.keys(obj);
-  const arn = (id: string) => (resources[id]?.Type === 'AWS::Lambda::Function' ? `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_MEMBER_ACCOUNT}:function:${id}` : `arn:aws:local:${LOCAL_REGION}:${LOCAL_MEMBER_ACCOUNT}:${id}`);
-  const pseudo: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': LOCAL_REGION, 'AWS::AccountId': LOCAL_MEMBER_ACCOUNT, 'AWS::URLSuffix': 'amazonaws.com', 'AWS::StackName': 'local' };
-  if (key === 'Fn::Join') {
-    const [sep, parts] = obj[key] as [string, unknown[]];
-    return parts.map((p) => resolve(p, resources)).join(sep);
-  }
-  if (key === 'Fn::GetAtt') return arn((obj[key] as [string])[0]);
-  if (key === 'Ref') return pseudo[obj.Ref as string] ?? arn(obj.Ref as string);
-  if (key?.startsWith('Fn::')) throw new Error(`unsupported intrinsic ${key} in the state machine definition`);
-  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, resolve(v, resources)]));
-}
-
-/**
- * The source checkout holding cdk.json and infra/ (from cli/ or dist/cli/). infra/ is imported by path,
- * not by a literal specifier, so the CLI build does not compile the CDK app into dist/.
- */
-function projectRoot(): URL {
-  for (const up of ['../', '../../']) {
-    const root = new URL(up, import.meta.url);
-    if (existsSync(new URL('cdk.json', root)) && existsSync(new URL('infra/cloudkeep-app.ts', root))) return root;
-  }
-  throw new InvalidArgumentError('local runs synthesize the state machine from the Cloudkeep sources: cdk.json and infra/ were not found next to the CLI');
-}
-
-interface CdkApp {
-  buildCloudkeepApp(app: unknown, config: { nag?: boolean; memberTrust?: { controlPlaneRoleArn: string; externalId: string } }): unknown;
-}
-
-/** Synthesizes the control-plane stack (no bundling, no validation, no cdk-nag) and returns its state machine definition. */
-export async function synthesizeDefinition(): Promise<Definition> {
-  const root = projectRoot();
-  const context = (JSON.parse(readFileSync(new URL('cdk.json', root), 'utf8')) as { context?: Record<string, unknown> }).context ?? {};
-  const { App } = await import('aws-cdk-lib');
-  const { buildCloudkeepApp } = (await import(new URL('infra/cloudkeep-app.ts', root).href)) as CdkApp;
-  const app = new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
-  buildCloudkeepApp(app, { nag: false, memberTrust: { controlPlaneRoleArn: `arn:aws:iam::${LOCAL_MEMBER_ACCOUNT}:role/cloudkeep-local`, externalId: 'cloudkeep-local' } });
-  const template = app.synth().getStackByName('CloudkeepControlPlane').template as { Resources: Resources };
-  const machines = Object.values(template.Resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
-  if (machines.length !== 1) throw new Error(`expected one state machine in the control-plane template, found ${machines.length}`);
-  return JSON.parse(resolve(machines[0].Properties?.DefinitionString, template.Resources) as string) as Definition;
-}
+export const LOCAL_ACCOUNT = '000000000000';
 
 /** The built-in demo policy: every local volume, backed up into `repository` daily (incrementals after the first). */
 export function demoPolicy(repository: string, id = 'local-demo'): Policy {
   return parsePolicy({
     id, name: 'Local volumes (demo)',
-    account: { provider: 'aws', id: LOCAL_MEMBER_ACCOUNT, roleArn: `arn:aws:iam::${LOCAL_MEMBER_ACCOUNT}:role/cloudkeep-local` },
+    account: { provider: 'aws', id: LOCAL_ACCOUNT, roleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/cloudkeep-local` },
     regions: [LOCAL_REGION],
     selection: { resourceTypes: ['ebs-volume'] },
     backup: { schedule: 'rate(1 day)', timeZone: 'UTC', retention: { keepLast: 7 }, repository },
   }, 'demo policy');
-}
-
-/** Stores `policy` under `account` (replacing an earlier version). */
-export async function putLocalPolicy(store: ControlStore, account: string, policy: Policy): Promise<void> {
-  const existing = await store.getPolicy(asAccountId(account), asPolicyId(policy.id));
-  await store.putPolicy(asAccountId(account), { id: asPolicyId(policy.id), name: policy.name, body: policy as unknown as JsonObject }, existing?.version ?? 0);
 }
 
 export interface LocalRunOptions {
@@ -101,8 +45,13 @@ export interface LocalRunOptions {
   snapshotter: Snapshotter;
   launcher: LocalWorkerLauncher;
   definition: Definition;
+  /** The policy's account (default LOCAL_ACCOUNT). */
   account?: string;
   policyId: string;
+  /** Called once LoadPolicy opened the session (the run goes on). */
+  onSession?: (sessionId: string) => void;
+  /** Where the session's events go (started, discovered, snapshot taken, worker started, committed/failed, finished). */
+  sessionLog?: SessionLog;
   /** Key spec written into worker task documents (the local launcher opens repositories itself). */
   keySpec?: string;
   maxConcurrency?: number;
@@ -130,8 +79,16 @@ function stateError(err: unknown, worker = false): Error {
   return e;
 }
 
-const noWorkerRecords: WorkerRecordStore = { recordWorkerToken: async () => undefined, recordWorkerInstance: async () => undefined, getWorker: async () => undefined };
-
+/** The workers of one run in memory, so CleanupWorker terminates a failed worker's process. */
+function workerRecords(): WorkerRecordStore & { set(resourceId: string, record: WorkerRecord): void } {
+  const records = new Map<string, WorkerRecord>();
+  return {
+    set: (resourceId, record) => void records.set(resourceId, record),
+    recordWorkerToken: async (_a, _s, resourceId, token) => void records.set(resourceId, { ...records.get(resourceId), token }),
+    recordWorkerInstance: async (_a, _s, resourceId, instanceId) => void records.set(resourceId, { ...records.get(resourceId), instanceId }),
+    getWorker: async (_a, _s, resourceId) => records.get(resourceId),
+  };
+}
 
 /** Runs the policy once through the state machine; resolves with the session and its tasks once the execution ends. */
 export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
@@ -139,13 +96,27 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
   const account = o.account ?? LOCAL_ACCOUNT;
   const now = o.now ?? Date.now;
   const workers: Record<string, LocalWorkerOutput> = {};
+  const records = workerRecords();
+  // A lost log entry must not fail the run.
+  const note = (run: RunRef, message: string, resourceId?: string, level: 'info' | 'error' = 'info') =>
+    o.sessionLog?.append(run.account, run.sessionId, { time: Date.now(), level, message, ...(resourceId ? { resourceId } : {}) }).catch(() => undefined);
   const handlers: Record<string, (input: never) => Promise<unknown>> = {
-    LoadPolicy: (i: { account: string; policyId: string; maxConcurrency?: number }) => beginRun(store, i.account, i.policyId, i.maxConcurrency),
+    LoadPolicy: async (i: { account: string; policyId: string; maxConcurrency?: number }) => {
+      const run = await beginRun(store, i.account, i.policyId, i.maxConcurrency);
+      o.onSession?.(run.sessionId);
+      await note(run, `session started: policy ${run.policyId}`);
+      return run;
+    },
     Discover: async (run: RunRef) => {
       const items = await discoverRun(store, o.discovery, run, now());
+      await note(run, `discovered ${items.length} resource(s)`);
       return { items: o.force ? items.map((i) => ({ ...i, backupDue: i.backupDue || i.resource.type === 'ebs-volume' || i.resource.type === 'ec2-instance' })) : items };
     },
-    TakeSnapshots: (item: ResourceItem) => startResource(store, snapshotter, item),
+    TakeSnapshots: async (item: ResourceItem) => {
+      const snapshots = await startResource(store, snapshotter, item);
+      await note(item.run, `snapshot taken: ${snapshots.snapshotIds.join(', ')}`, item.resource.id);
+      return snapshots;
+    },
     CheckSnapshots: (item: Item) => checkSnapshots(snapshotter, item, item.snapshots.snapshotIds),
     PruneSnapshots: async (item: Item) => {
       const pruned = await pruneResourceSnapshots(snapshotter, store, item, now());
@@ -159,19 +130,30 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       const task = await buildWorkerTask(store, policy, item, item.snapshots.volumes ?? [], taskToken, { keySpec: o.keySpec ?? 'passphrase' });
       const clientToken = createHash('sha256').update(taskToken).update(item.resource.id).digest('hex');
       const { instanceId } = await launcher.launch({ region: item.resource.region, instanceType: 'local', subnetId: 'local', spot: false, userData: taskUserData(task), tags: item.tags, clientToken });
+      records.set(item.resource.id, { instanceId });
+      await note(item.run, `worker ${instanceId} started${task.parentPointId ? ` (incremental from ${task.parentPointId})` : ''}`, item.resource.id);
+      const progress = taskProgressRecorder(store, item.run.account, item.run.sessionId, item.resource.id);
       let output: LocalWorkerOutput;
       try {
-        output = await launcher.wait(instanceId);
+        output = await launcher.wait(instanceId, progress.listener);
       } catch (err) {
+        await progress.settled();
+        await note(item.run, `backup failed: ${(err as Error).message}`, item.resource.id, 'error');
         throw stateError(err, true);
       }
+      await progress.finish(output.stats);
       await recordVolumeStates(store, item.run.account, item.resource.region, item.snapshots.volumes ?? [], output.pointId);
       workers[item.resource.id] = output;
+      const st = output.stats;
+      await note(item.run, `backup committed: ${st.kind} restore point ${output.pointId}, ${formatBytes(st.bytesRead)} read, ${formatBytes(st.bytesStored)} stored`, item.resource.id);
       return output;
     },
-    CleanupWorker: (item: Item) => cleanupWorker(store, noWorkerRecords, launcher, snapshotter, item, item.snapshots.snapshotIds, item.workerError),
-    RecordSession: (i: { run: RunRef; results: ItemResult[]; failure?: ItemResult['error'] }) =>
-      finishSession(store, i.run.account, i.run.sessionId, i.results, i.failure === undefined ? undefined : `run failed: ${itemErrorText(i.failure)}`),
+    CleanupWorker: (item: Item) => cleanupWorker(store, records, launcher, snapshotter, item, item.snapshots.snapshotIds, item.workerError),
+    RecordSession: async (i: { run: RunRef; results: ItemResult[]; failure?: ItemResult['error'] }) => {
+      const outcome = await finishSession(store, i.run.account, i.run.sessionId, i.results, i.failure === undefined ? undefined : `run failed: ${itemErrorText(i.failure)}`);
+      await note(i.run, `finished: ${outcome.status}, ${outcome.succeeded} succeeded, ${outcome.failed} failed`, undefined, outcome.status === 'succeeded' ? 'info' : 'error');
+      return outcome;
+    },
   };
   const wrapped = Object.fromEntries(Object.entries(handlers).map(([name, fn]) => [name, async (input: unknown) => {
     try {

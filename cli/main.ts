@@ -10,6 +10,7 @@ import { registerRestore } from './commands/restore.ts';
 import { registerPolicy } from './commands/policy.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerLocal } from './commands/local.ts';
+import { registerStart } from './commands/start.ts';
 
 export function buildProgram(): Command {
   const program = new Command('cloudkeep')
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerBackup(program, globals);
   registerRestore(program, globals);
   registerMaintenance(program, globals);
+  registerStart(program, globals);
   registerDemo(program, globals);
   registerPolicy(program, globals);
   registerServe(program, globals);

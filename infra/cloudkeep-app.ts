@@ -1,6 +1,7 @@
 // Composes the Cloudkeep stacks into an App and applies cdk-nag's AWS Solutions checks to all of them.
 import { Validations, type App, type Environment } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { ConsoleApiStack, consoleOptionsFromContext } from './console-api-stack.ts';
 import { ControlPlaneStack } from './control-plane-stack.ts';
 import { MemberAccountRoleStack } from './member-account-role.ts';
 import { RepositoryStack, type RepositoryObjectLock } from './repository-stack.ts';
@@ -27,6 +28,7 @@ export interface CloudkeepStacks {
   readonly controlPlane: ControlPlaneStack;
   readonly worker: WorkerStack;
   readonly memberAccountRole: MemberAccountRoleStack;
+  readonly consoleApi: ConsoleApiStack;
 }
 
 /** Reads the config from context (`cdk synth -c objectLockMode=GOVERNANCE -c objectLockDays=30 ...`) and CDK_DEFAULT_*. */
@@ -72,6 +74,14 @@ export function buildCloudkeepApp(app: App, config: CloudkeepConfig = {}): Cloud
     description: 'Cloudkeep role for a protected member account',
     ...config.memberTrust,
   });
+  const consoleApi = new ConsoleApiStack(app, 'CloudkeepConsole', {
+    env,
+    description: 'Cloudkeep web console: Cognito sign-in, API and CloudFront',
+    table: controlPlane.table,
+    repository: repository.repository,
+    wrapKey: controlPlane.wrapKey,
+    ...consoleOptionsFromContext(app),
+  });
   if (config.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  return { repository, controlPlane, worker, memberAccountRole };
+  return { repository, controlPlane, worker, memberAccountRole, consoleApi };
 }

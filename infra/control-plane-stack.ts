@@ -9,6 +9,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { CONTROL_TABLE_SCHEMA } from '../providers/aws/dynamodb-control-table.ts';
+import { RestoreStateMachine } from './restore-state-machine.ts';
 import { BackupStateMachine } from './state-machine.ts';
 import { ORCHESTRATION_ROLE_NAME, WORKER_LAUNCH_TEMPLATE_NAME } from './tags.ts';
 import { FAILED_SESSIONS_METRIC, METRICS_NAMESPACE } from '../core/orchestration/session-metrics.ts';
@@ -60,6 +61,8 @@ export class ControlPlaneStack extends Stack {
   readonly orchestrationRole: iam.Role;
   /** The backup state machine and its handlers. */
   readonly backup: BackupStateMachine;
+  /** The restore state machine (snapshot, volume or whole instance) and its handlers. */
+  readonly restore: RestoreStateMachine;
 
   constructor(scope: Construct, id: string, props: ControlPlaneStackProps = {}) {
     super(scope, id, props);
@@ -137,15 +140,16 @@ export class ControlPlaneStack extends Stack {
       exportName: 'CloudkeepOrchestrationRoleArn',
       description: 'ControlPlaneRoleArn of the member-account role stack: the only principal it trusts',
     });
-    this.backup = new BackupStateMachine(this, 'Backup', {
+    const machine = {
       table: this.table,
-      stateMachineName: `${STATE_MACHINE_NAME_PREFIX}backup`,
       externalId,
       orchestrationRole: this.orchestrationRole,
       workerLaunchTemplate: WORKER_LAUNCH_TEMPLATE_NAME,
       workerKeySpec: `aws-kms:${this.wrapKey.keyArn}`,
-    });
+    };
+    this.backup = new BackupStateMachine(this, 'Backup', { ...machine, stateMachineName: `${STATE_MACHINE_NAME_PREFIX}backup` });
     // Only the backup state machine (the cloudkeep-* placeholder grant is gone now that it exists).
     this.backup.stateMachine.grantStartExecution(this.schedulerRole);
+    this.restore = new RestoreStateMachine(this, 'Restore', { ...machine, stateMachineName: `${STATE_MACHINE_NAME_PREFIX}restore` });
   }
 }

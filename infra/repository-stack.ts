@@ -132,6 +132,15 @@ export class RepositoryBucket extends Construct {
   grantWorkerReadWrite(grantee: iam.IGrantable): iam.Grant {
     const objectActions = ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'];
     if (this.objectLock) objectActions.push('s3:PutObjectRetention', 's3:GetObjectRetention');
+    return this.grantUnderPrefix(grantee, objectActions, ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey']);
+  }
+
+  /** Lets a reader (the console API) list and read repository objects under the prefix only, decrypting only through S3. */
+  grantRead(grantee: iam.IGrantable): iam.Grant {
+    return this.grantUnderPrefix(grantee, ['s3:GetObject'], ['kms:Decrypt']);
+  }
+
+  private grantUnderPrefix(grantee: iam.IGrantable, objectActions: string[], keyActions: string[]): iam.Grant {
     const principal = grantee.grantPrincipal;
     const consumer = principal instanceof Construct ? principal : this;
     const grant = iam.Grant.addToPrincipal({ grantee, actions: objectActions, resourceArns: [this.objectArnPattern(consumer)] });
@@ -146,7 +155,7 @@ export class RepositoryBucket extends Construct {
     grant.combine(
       iam.Grant.addToPrincipal({
         grantee,
-        actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey'],
+        actions: keyActions,
         resourceArns: [this.key.keyArn],
         conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` } },
       }),

@@ -134,6 +134,17 @@ export class WorkerStack extends Stack {
         conditions: { StringEquals: { [`aws:ResourceTag/${MANAGED_TAG_KEY}`]: MANAGED_TAG_VALUE } },
       }),
     );
+    // Restores write new snapshots: started only with the managed tag, written and deleted only when they carry it.
+    this.role.addToPolicy(new iam.PolicyStatement({
+      actions: ['ebs:StartSnapshot'],
+      resources: [`arn:${Aws.PARTITION}:ec2:${Aws.REGION}::snapshot/*`],
+      conditions: { StringEquals: { [`aws:RequestTag/${MANAGED_TAG_KEY}`]: MANAGED_TAG_VALUE } },
+    }));
+    this.role.addToPolicy(new iam.PolicyStatement({
+      actions: ['ebs:PutSnapshotBlock', 'ebs:CompleteSnapshot', 'ec2:DeleteSnapshot'],
+      resources: [`arn:${Aws.PARTITION}:ec2:${Aws.REGION}::snapshot/*`],
+      conditions: { StringEquals: { [`aws:ResourceTag/${MANAGED_TAG_KEY}`]: MANAGED_TAG_VALUE } },
+    }));
     // Task-token callbacks. Placeholder pattern: narrowed to the state machine (grantTaskResponse) when it lands.
     this.role.addToPolicy(
       new iam.PolicyStatement({

@@ -1,5 +1,4 @@
-// Runs one worker task: opens the repository, then backs up EBS snapshots or restores a disk into a new EBS snapshot.
-import { createHash } from 'node:crypto';
+// Runs one worker task: opens the repository, then backs up EBS snapshots or restores disks into new EBS snapshots.
 import { availableParallelism } from 'node:os';
 import { EBSClient } from '@aws-sdk/client-ebs';
 import { EC2Client } from '@aws-sdk/client-ec2';
@@ -9,41 +8,17 @@ import { systemClock } from '../core/clock.ts';
 import type { ScryptParams } from '../core/crypto/passphrase-key-provider.ts';
 import type { BlockProcessor, ProcessorSetup } from '../core/engine/block-processor.ts';
 import type { ProgressListener } from '../core/engine/progress.ts';
-import { restoreDisk } from '../core/engine/restore.ts';
-import { InvalidArgumentError } from '../core/errors.ts';
-import type { BackupStats, StageStats } from '../core/repo/manifest.ts';
 import { Repository } from '../core/repo/repository.ts';
 import { EbsReadQuota } from '../providers/aws/ebs-read-quota.ts';
-import { EbsSnapshotSink } from '../providers/aws/ebs-snapshot-sink.ts';
 import { EbsSnapshotSource } from '../providers/aws/ebs-snapshot-source.ts';
 import { keyProviderFromSpec } from '../providers/key-providers.ts';
 import type { WorkerTask } from './task.ts';
-import { backupFromTask } from './task-backup.ts';
+import { backupFromTask, type BackupTaskOutput } from './task-backup.ts';
+import { restoreFromTask, type RestoreTaskOutput } from './task-restore.ts';
 import { ThreadBlockProcessor } from './thread-block-processor.ts';
 
-const GiB = 1024 ** 3;
-
 /** What SendTaskSuccess carries back to the state machine. */
-export interface TaskOutput {
-  kind: 'backup' | 'restore';
-  pointId: string;
-  stats: BackupOutputStats | RestoreOutputStats;
-  /** The new snapshot of a restore. */
-  snapshotId?: string;
-}
-
-export type BackupOutputStats = BackupStats & { kind: 'full' | 'incremental'; heartbeats?: number };
-
-export interface RestoreOutputStats {
-  disk: string;
-  bytesWritten: number;
-  bytesRead: number;
-  requests: number;
-  blocksWritten: number;
-  durationMs: number;
-  stages: StageStats;
-  bottleneck: string;
-}
+export type TaskOutput = (BackupTaskOutput & { stats: BackupTaskOutput['stats'] & { heartbeats?: number } }) | (RestoreTaskOutput & { stats: RestoreTaskOutput['stats'] & { heartbeats?: number } });
 
 export interface TaskRunDeps {
   env: Readonly<Record<string, string | undefined>>;
@@ -61,11 +36,6 @@ export interface TaskRunDeps {
   /** Called with a line worth logging (phase changes). */
   note?: (message: string, extra?: Record<string, unknown>) => void;
   signal?: AbortSignal;
-}
-
-/** The StartSnapshot client token of a restore: the same task retried gets the same snapshot. */
-export function restoreClientToken(task: WorkerTask): string {
-  return createHash('sha256').update(`cloudkeep-restore\0${task.taskToken}`).digest('hex');
 }
 
 export async function runTask(task: WorkerTask, deps: TaskRunDeps): Promise<TaskOutput> {
@@ -96,32 +66,5 @@ async function backup(task: WorkerTask, deps: TaskRunDeps, repo: Repository, pro
 }
 
 async function restore(task: WorkerTask, deps: TaskRunDeps, repo: Repository, processor: BlockProcessor, note: NonNullable<TaskRunDeps['note']>): Promise<TaskOutput> {
-  const { signal } = deps;
-  const r = task.restore!;
-  const manifest = await repo.readManifest(r.pointId, { signal });
-  const disk = manifest.disks.find((d) => d.name === r.disk);
-  if (!disk) throw new InvalidArgumentError(`restore point ${manifest.id} has no disk ${JSON.stringify(r.disk)}; it has ${manifest.disks.map((d) => d.name).join(', ')}`);
-  if (r.targetVolumeSizeGiB * GiB < disk.size) {
-    throw new InvalidArgumentError(`targetVolumeSizeGiB ${r.targetVolumeSizeGiB} is smaller than disk ${disk.name} (${Math.ceil(disk.size / GiB)} GiB)`);
-  }
-  const sink = new EbsSnapshotSink({
-    ebs: deps.ebs!,
-    ec2: deps.ec2,
-    volumeSize: r.targetVolumeSizeGiB * GiB,
-    description: `Cloudkeep restore of ${manifest.id} disk ${disk.name}`,
-    tags: r.tags,
-    kmsKeyArn: r.kmsKeyArn,
-    clientToken: restoreClientToken(task),
-  });
-  note('restore started', { pointId: manifest.id, disk: disk.name });
-  try {
-    const index = await repo.loadIndexForRestore({ signal });
-    const res = await restoreDisk({ repo, index, processor, signal, onProgress: deps.onProgress }, manifest, disk.name, sink);
-    const stats: RestoreOutputStats = { disk: disk.name, ...res, blocksWritten: sink.blocksWritten };
-    return { kind: 'restore', pointId: manifest.id, snapshotId: sink.snapshotId ?? undefined, stats };
-  } catch (err) {
-    // A half-written snapshot would linger in error state: delete it (best effort).
-    if (sink.snapshotId) await sink.cleanup().catch(() => undefined);
-    throw err;
-  }
+  return restoreFromTask(task, { repo, processor, ebs: deps.ebs!, ec2: deps.ec2, signal: deps.signal, onProgress: deps.onProgress, note });
 }

@@ -52,8 +52,11 @@ export const TaskSchema = z
     restore: z
       .strictObject({
         pointId: id,
-        disk: z.string().min(1),
-        targetVolumeSizeGiB: z.number().int().positive().max(65_536),
+        /** One disk to restore, or `disks`; neither: every disk of the point. */
+        disk: z.string().min(1).optional(),
+        disks: z.array(z.string().min(1)).min(1).optional(),
+        /** Size of each new snapshot; default: the disk's size rounded up to whole GiB. */
+        targetVolumeSizeGiB: z.number().int().positive().max(65_536).optional(),
         kmsKeyArn: z.string().min(1).optional(),
         tags: tags.default({}),
       })
@@ -69,6 +72,7 @@ export const TaskSchema = z
         ctx.addIssue({ code: 'custom', path: ['disks'], message: 'baseSnapshotId needs parentPointId (changed blocks are relative to the parent point)' });
       }
     } else if (!t.restore) ctx.addIssue({ code: 'custom', path: ['restore'], message: 'a restore task needs "restore"' });
+    else if (t.restore.disk && t.restore.disks) ctx.addIssue({ code: 'custom', path: ['restore', 'disks'], message: 'give "disk" or "disks", not both' });
   });
 
 export type WorkerTask = z.infer<typeof TaskSchema>;

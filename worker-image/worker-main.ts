@@ -160,7 +160,7 @@ async function work(options: WorkerOptions, env: Env, log: WorkerLogger, secrets
     });
     if (abandoned) return { exitCode: EXIT.abandoned, output };
     output.stats = { ...output.stats, heartbeats: reporter.heartbeats } as TaskOutput['stats'];
-    log.info('task succeeded', { pointId: output.pointId, snapshotId: output.snapshotId, bytesRead: output.stats.bytesRead, durationMs: output.stats.durationMs, bottleneck: output.stats.bottleneck });
+    log.info('task succeeded', { pointId: output.pointId, ...(output.kind === 'restore' ? { snapshotIds: output.snapshots.map((s) => s.snapshotId) } : {}), bytesRead: output.stats.bytesRead, durationMs: output.stats.durationMs, bottleneck: output.stats.bottleneck });
     try {
       await reporter.success(output);
       return { exitCode: EXIT.ok, output };

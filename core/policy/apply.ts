@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { InvalidArgumentError } from '../errors.ts';
 import type { JsonObject, JsonValue } from '../control/control-store.ts';
 import { toEventBridgeExpression } from './eventbridge-expression.ts';
-import type { Policy } from './policy-schema.ts';
+import { isEnabled, type Policy } from './policy-schema.ts';
 import { SCHEDULE_PREFIX, type ScheduleSpec } from './scheduler-port.ts';
 
 /** Where the schedules point: from the control-plane stack. */
@@ -83,7 +83,7 @@ export function checkTargets(targets: ApplyTargets): ApplyTargets {
   return targets;
 }
 
-/** The schedules a policy needs: one per configured run kind. Errors name the policy and field. */
+/** The schedules a policy needs: one per configured run kind, DISABLED for a disabled policy. Errors name the policy and field. */
 export function desiredSchedules(policy: Policy, targets: ApplyTargets): ScheduleSpec[] {
   const out: ScheduleSpec[] = [];
   for (const run of RUN_KINDS) {
@@ -100,13 +100,17 @@ export function desiredSchedules(policy: Policy, targets: ApplyTargets): Schedul
       targetArn: targets.stateMachineArn,
       roleArn: targets.roleArn,
       input: JSON.stringify({ policyId: policy.id, account: policy.account.id, run }),
+      // A disabled policy keeps its schedules, switched off (absent state: ENABLED).
+      ...(isEnabled(policy) ? {} : { state: 'DISABLED' as const }),
     });
   }
   return out;
 }
 
+const stateOf = (spec: ScheduleSpec): string => spec.state ?? 'ENABLED';
+
 const sameSpec = (a: ScheduleSpec, b: ScheduleSpec): boolean =>
-  a.expression === b.expression && a.timeZone === b.timeZone && a.targetArn === b.targetArn && a.roleArn === b.roleArn && a.groupName === b.groupName && sameInput(a.input, b.input);
+  a.expression === b.expression && a.timeZone === b.timeZone && a.targetArn === b.targetArn && a.roleArn === b.roleArn && a.groupName === b.groupName && stateOf(a) === stateOf(b) && sameInput(a.input, b.input);
 
 function sameInput(a: string, b: string): boolean {
   try {

@@ -132,6 +132,7 @@ export const policySchema = strict({
   id: text('a slug (lower-case letters, digits and dashes, at most 63)', SLUG),
   name: text('a non-empty name'),
   account,
+  enabled: z.boolean({ error: expected('true or false') }).optional().describe('false: the schedules do not run the policy (a run started by hand still does); default true'),
   regions: z.array(text('a region name'), { error: expected('a list of region names') }).min(1, { error: 'expected at least one region' }),
   selection,
   snapshots: snapshots.optional().describe('cloud-native snapshots'),
@@ -143,6 +144,9 @@ export const policySchema = strict({
 
 export type Policy = z.infer<typeof policySchema>;
 export type PolicyAccount = Policy['account'];
+
+/** Whether schedules run the policy: `enabled` absent means true. */
+export const isEnabled = (policy: { enabled?: boolean }): boolean => policy.enabled !== false;
 
 /**
  * Validates untrusted input (a parsed policy file). `where` (e.g. the file path) prefixes every

@@ -18,6 +18,8 @@ export interface ScheduleSpec {
   roleArn: string;
   /** The execution input: JSON text. */
   input: string;
+  /** DISABLED: the schedule exists but does not fire (a disabled policy). Absent: ENABLED. */
+  state?: 'ENABLED' | 'DISABLED';
 }
 
 export interface SchedulerIoOptions {

@@ -24,3 +24,11 @@ export class NotFoundError extends CloudkeepError {
     this.name = 'NotFoundError';
   }
 }
+
+/** This server was started without what the endpoint needs (an inventory, a runner, a repository): 501. */
+export class UnavailableError extends CloudkeepError {
+  constructor(message: string, options: CloudkeepErrorOptions = {}) {
+    super(message, options);
+    this.name = 'UnavailableError';
+  }
+}

@@ -1,6 +1,7 @@
 // Ports the API's handlers call besides the control store and the repository: what exists in an
 // account, running a policy now, and the snapshots Cloudkeep made. The local control plane
 // (cli/) and the AWS deployment (functions/) each provide adapters.
+import type { RestoreResult } from '../../core/engine/restore.ts';
 import type { SnapshotInfo, SnapshotTarget } from '../../core/orchestration/ports.ts';
 import type { DiscoveredResource } from '../../core/policy/plan.ts';
 
@@ -17,4 +18,77 @@ export interface PolicyRunner {
 /** The snapshots Cloudkeep made of a resource (the restore-points timeline shows them next to restore points). */
 export interface SnapshotCatalog {
   list(account: string, target: SnapshotTarget): Promise<SnapshotInfo[]>;
+}
+
+export type SessionLogLevel = 'info' | 'warn' | 'error';
+
+/** One event of a backup session: started, discovered N, snapshot taken, worker started, backup committed/failed, finished. */
+export interface SessionLogEntry {
+  /** ms since the epoch. */
+  time: number;
+  level: SessionLogLevel;
+  resourceId?: string;
+  message: string;
+}
+
+/** The events of backup sessions, written by whoever runs them (adapters: session-log.ts). */
+export interface SessionLog {
+  append(account: string, sessionId: string, entry: SessionLogEntry): Promise<void>;
+  /** The session's entries in the order appended; empty when it has none. */
+  list(account: string, sessionId: string): Promise<SessionLogEntry[]>;
+}
+
+/** The outcome of the last `verify` of the repository. */
+export interface VerifyRecord {
+  /** ms since the epoch. */
+  at: number;
+  ok: boolean;
+  problems: Array<{ key: string; problem: string }>;
+}
+
+/** Where the last verify of the repository is recorded, if anywhere. */
+export interface VerifyHistory {
+  last(): Promise<VerifyRecord | null>;
+}
+
+export type RestoreStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/** What a finished restore reports: the engine's result plus the restored image's digest. */
+export interface RestoreJobResult extends RestoreResult {
+  /** Hex SHA-256 of the restored image file. */
+  sha256: string;
+}
+
+export interface RestoreJob {
+  id: string;
+  account: string;
+  pointId: string;
+  disk: string;
+  /** Relative to the server's restore directory. */
+  targetPath: string;
+  status: RestoreStatus;
+  bytesDone: number;
+  bytesTotal: number;
+  result: RestoreJobResult | null;
+  error: string | null;
+  /** ms since the epoch. */
+  createdAt: number;
+  endedAt: number | null;
+}
+
+export interface RestoreRequest {
+  pointId: string;
+  disk: string;
+  targetPath: string;
+}
+
+/** Restores the server runs in the background (local mode: LocalRestoreJobs). */
+export interface RestoreService {
+  start(account: string, req: RestoreRequest): Promise<RestoreJob>;
+  /** NotFoundError for an id of another account or none. */
+  get(account: string, id: string): RestoreJob;
+  /** The account's restores, newest first. */
+  list(account: string): RestoreJob[];
+  /** Stops a running restore and removes its partial file; resolves with the cancelled job. */
+  cancel(account: string, id: string): Promise<RestoreJob>;
 }

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { ConflictError, ControlNotFoundError, InvalidTransitionError } from '../../core/control/control-errors.ts';
 import { InvalidArgumentError } from '../../core/errors.ts';
-import { ForbiddenError, NotFoundError, UnauthenticatedError } from './api-errors.ts';
+import { ForbiddenError, NotFoundError, UnauthenticatedError, UnavailableError } from './api-errors.ts';
 import { requireAccount, type Authenticator, type Principal } from './auth.ts';
 
 export interface ApiRequest {
@@ -120,6 +120,7 @@ export function statusOf(err: unknown): number {
   if (err instanceof NotFoundError || err instanceof ControlNotFoundError) return 404;
   if (err instanceof ConflictError || err instanceof InvalidTransitionError) return 409;
   if (err instanceof InvalidArgumentError) return 400;
+  if (err instanceof UnavailableError) return 501;
   return 500;
 }
 

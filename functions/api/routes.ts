@@ -1,24 +1,17 @@
-// The API's routes: thin handlers over the control store, the policy model, the repository and local restores.
+// The API's routes: thin handlers over the control store, the policy model, the repository and the optional ports.
 import { z } from 'zod';
-import { asAccountId, asPolicyId, asSessionId } from '../../core/control/control-ids.ts';
-import type { ControlStore, JsonObject, SessionCursor } from '../../core/control/control-store.ts';
-import { InvalidArgumentError } from '../../core/errors.ts';
-import { parsePolicy, PolicyValidationError, type PolicyProblem } from '../../core/policy/policy-schema.ts';
-import type { Repository } from '../../core/repo/repository.ts';
-import { NotFoundError } from './api-errors.ts';
-import type { Authenticator } from './auth.ts';
-import { accountPoints, type LocalRestoreJobs } from './restore-jobs.ts';
-import { Router, type Logger } from './router.ts';
+import { asAccountId, asPolicyId } from '../../core/control/control-ids.ts';
+import type { SessionCursor } from '../../core/control/control-store.ts';
+import type { ApiDeps } from './api-deps.ts';
+import { pointView } from './point-views.ts';
+import { savePolicy, storedPolicy, validate } from './policy-service.ts';
+import { accountPoints } from './restore-jobs.ts';
+import { Router } from './router.ts';
+import { registerPolicyRoutes } from './routes-policies.ts';
+import { registerResourceRoutes } from './routes-resources.ts';
+import { registerRunRoutes, storedSession } from './routes-runs.ts';
 
-export interface ApiDeps {
-  authenticator: Authenticator;
-  store: ControlStore;
-  /** The repository restore points are listed from; absent: no restore points. */
-  repo?: Repository;
-  /** Background restores (local mode); absent: restores are not offered. */
-  restores?: LocalRestoreJobs;
-  log?: Logger;
-}
+export type { ApiDeps } from './api-deps.ts';
 
 const account = z.object({ account: z.string() });
 const policyParams = account.extend({ policyId: z.string() });
@@ -29,16 +22,6 @@ const sessionsQuery = z.object({
   cursor: z.string().min(1).optional(),
   policyId: z.string().optional(),
 });
-const restoreBody = z.strictObject({ pointId: z.string().min(1), disk: z.string().min(1).default('root'), targetPath: z.string().min(1) });
-
-function validate(input: unknown, where: string): { problems: PolicyProblem[]; policy?: ReturnType<typeof parsePolicy> } {
-  try {
-    return { problems: [], policy: parsePolicy(input, where) };
-  } catch (err) {
-    if (err instanceof PolicyValidationError) return { problems: err.problems };
-    throw err;
-  }
-}
 
 export function buildApi(deps: ApiDeps): Router {
   const { store } = deps;
@@ -62,23 +45,13 @@ export function buildApi(deps: ApiDeps): Router {
 
   r.add('GET', '/accounts/{account}/policies/{policyId}', {
     params: policyParams,
-    handler: async ({ params }) => {
-      const policy = await store.getPolicy(asAccountId(params.account), asPolicyId(params.policyId));
-      if (!policy) throw new NotFoundError(`no policy ${JSON.stringify(params.policyId)} in account ${params.account}`);
-      return { policy };
-    },
+    handler: async ({ params }) => ({ policy: await storedPolicy(store, params.account, params.policyId) }),
   });
 
   r.add('PUT', '/accounts/{account}/policies/{policyId}', {
     params: policyParams,
     body: policyPut,
-    handler: async ({ params, body }) => {
-      const policy = parsePolicy(body.policy, `policy ${params.policyId}`);
-      if (policy.id !== params.policyId) throw new InvalidArgumentError(`policy.id ${JSON.stringify(policy.id)}: expected ${JSON.stringify(params.policyId)} as in the path`);
-      if (policy.account.id !== params.account) throw new InvalidArgumentError(`policy.account.id ${JSON.stringify(policy.account.id)}: expected ${JSON.stringify(params.account)} as in the path`);
-      const stored = await store.putPolicy(asAccountId(params.account), { id: asPolicyId(policy.id), name: policy.name, body: policy as unknown as JsonObject }, body.expectedVersion);
-      return { policy: stored };
-    },
+    handler: async ({ params, body }) => ({ policy: await savePolicy(store, params.account, params.policyId, body.policy, body.expectedVersion) }),
   });
 
   r.add('GET', '/accounts/{account}/sessions', {
@@ -97,51 +70,18 @@ export function buildApi(deps: ApiDeps): Router {
   r.add('GET', '/accounts/{account}/sessions/{id}', {
     params: idParams,
     handler: async ({ params }) => {
-      const acc = asAccountId(params.account);
-      const id = asSessionId(params.id);
-      const session = await store.getSession(acc, id);
-      if (!session) throw new NotFoundError(`no session ${JSON.stringify(params.id)} in account ${params.account}`);
-      return { session, tasks: await store.listTasks(acc, id) };
+      const session = await storedSession(store, params.account, params.id);
+      return { session, tasks: await store.listTasks(session.account, session.id) };
     },
   });
 
   r.add('GET', '/accounts/{account}/restore-points', {
     params: account,
-    handler: async ({ params }) => {
-      const points = deps.repo ? await accountPoints(deps.repo, params.account) : [];
-      return {
-        restorePoints: points.map((m) => ({
-          id: m.id,
-          resource: m.resource,
-          kind: m.kind,
-          parent: m.parent,
-          startedAt: m.startedAt,
-          finishedAt: m.finishedAt,
-          size: m.stats.bytesTotal,
-          storedBytes: m.stats.bytesStored,
-          disks: m.disks.map((d) => ({ name: d.name, size: d.size })),
-          tags: m.tags,
-        })),
-      };
-    },
+    handler: async ({ params }) => ({ restorePoints: (deps.repo ? await accountPoints(deps.repo, params.account) : []).map(pointView) }),
   });
 
-  r.add('POST', '/accounts/{account}/restores', {
-    params: account,
-    body: restoreBody,
-    status: 202,
-    handler: async ({ params, body }) => ({ restore: await restoresOf(deps).start(params.account, body) }),
-  });
-
-  r.add('GET', '/accounts/{account}/restores/{id}', {
-    params: idParams,
-    handler: async ({ params }) => ({ restore: restoresOf(deps).get(params.account, params.id) }),
-  });
-
+  registerPolicyRoutes(r, deps);
+  registerResourceRoutes(r, deps);
+  registerRunRoutes(r, deps);
   return r;
-}
-
-function restoresOf(deps: ApiDeps): LocalRestoreJobs {
-  if (!deps.restores) throw new NotFoundError('restores are not available on this server: start it with a repository');
-  return deps.restores;
 }

@@ -10,9 +10,16 @@ export const runRef = z.object({
   maxConcurrency: z.number().int().min(1).optional(),
 });
 
+/** core/orchestration/instance-config.ts InstanceConfig: recorded with an instance's backups. */
+export const instanceConfig = z.object({
+  instanceType: z.string().min(1), subnetId: z.string().min(1), securityGroupIds: z.array(z.string()), availabilityZone: z.string().min(1),
+  architecture: z.string().min(1), rootDeviceName: z.string().min(1), enaSupport: z.boolean(), devices: z.record(z.string(), z.string()),
+  tags: z.record(z.string(), z.string()).optional(),
+});
+
 export const resourceItem = z.object({
   run: runRef,
-  resource: z.object({ type: z.enum(RESOURCE_TYPES), id: z.string().min(1), region: z.string().min(1), tags: z.record(z.string(), z.string()), volumeIds: z.array(z.string()) }),
+  resource: z.object({ type: z.enum(RESOURCE_TYPES), id: z.string().min(1), region: z.string().min(1), tags: z.record(z.string(), z.string()), volumeIds: z.array(z.string()), instance: instanceConfig.optional() }),
   backupDue: z.boolean(),
   retention: z.record(z.string(), z.unknown()).optional(),
   tags: z.record(z.string(), z.string()),

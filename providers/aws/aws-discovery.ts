@@ -1,5 +1,6 @@
 // Discovery on EC2 and RDS: instances with their volumes, volumes, DB instances and Aurora clusters, with tags.
-import { EC2Client, paginateDescribeInstances, paginateDescribeVolumes } from '@aws-sdk/client-ec2';
+import { EC2Client, paginateDescribeInstances, paginateDescribeVolumes, type Instance } from '@aws-sdk/client-ec2';
+import type { InstanceConfig } from '../../core/orchestration/instance-config.ts';
 import { paginateDescribeDBClusters, paginateDescribeDBInstances, RDSClient } from '@aws-sdk/client-rds';
 import type { ResourceType } from '../../core/policy/vocabulary.ts';
 import type { Discovery, FoundResource, MemberCredentials } from '../../core/orchestration/ports.ts';
@@ -9,6 +10,21 @@ async function collect<T>(pages: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const page of pages) out.push(page);
   return out;
+}
+
+/** What a whole-instance restore relaunches: type, network, architecture and each volume's device. */
+function instanceConfigOf(i: Instance): InstanceConfig {
+  return {
+    instanceType: i.InstanceType as string,
+    subnetId: i.SubnetId as string,
+    securityGroupIds: (i.SecurityGroups ?? []).map((g) => g.GroupId).filter((g): g is string => Boolean(g)),
+    availabilityZone: i.Placement?.AvailabilityZone as string,
+    architecture: i.Architecture ?? 'x86_64',
+    rootDeviceName: i.RootDeviceName as string,
+    enaSupport: i.EnaSupport ?? false,
+    devices: Object.fromEntries((i.BlockDeviceMappings ?? []).filter((m) => m.Ebs?.VolumeId && m.DeviceName).map((m) => [m.Ebs!.VolumeId!, m.DeviceName!])),
+    tags: tagMap(i.Tags),
+  };
 }
 
 export class AwsDiscovery implements Discovery {
@@ -38,6 +54,7 @@ export class AwsDiscovery implements Discovery {
       region,
       tags: tagMap(i.Tags),
       volumeIds: (i.BlockDeviceMappings ?? []).map((m) => m.Ebs?.VolumeId).filter((v): v is string => Boolean(v)),
+      ...(i.InstanceType && i.SubnetId && i.Placement?.AvailabilityZone && i.RootDeviceName ? { instance: instanceConfigOf(i) } : {}),
     }));
   }
 

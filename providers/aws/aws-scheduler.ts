@@ -73,6 +73,7 @@ export class AwsScheduler implements Scheduler {
         targetArn: got.Target?.Arn ?? '',
         roleArn: got.Target?.RoleArn ?? '',
         input: got.Target?.Input ?? '',
+        ...(got.State === 'DISABLED' ? { state: 'DISABLED' as const } : {}),
       });
     }
     return out;
@@ -121,7 +122,7 @@ function request(spec: ScheduleSpec): CreateScheduleCommandInput {
     ScheduleExpression: spec.expression,
     ScheduleExpressionTimezone: spec.timeZone,
     FlexibleTimeWindow: { Mode: 'OFF' },
-    State: 'ENABLED',
+    State: spec.state ?? 'ENABLED',
     Description: 'Cloudkeep policy schedule (managed by "cloudkeep policy apply")',
     Target: { Arn: spec.targetArn, RoleArn: spec.roleArn, Input: spec.input },
   };

@@ -83,6 +83,7 @@ export class LocalScheduler implements Scheduler {
     const record: ScheduleSpec = {
       name: spec.name, groupName: spec.groupName, expression: spec.expression, timeZone: spec.timeZone,
       targetArn: spec.targetArn, roleArn: spec.roleArn, input: spec.input,
+      ...(spec.state === 'DISABLED' ? { state: spec.state } : {}),
     };
     try {
       await mkdir(dir, { recursive: true });

@@ -4,17 +4,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { asAccountId, asPolicyId, asResourceId } from '../../core/control/control-ids.ts';
-import { A, B, TOKEN_B, samplePolicy, startApi } from './api-fixture.ts';
-
-type Api = Awaited<ReturnType<typeof startApi>>;
-
-function assertError(res: { status: number; requestIdHeader: string | null; json: Record<string, any> }, status: number, message?: RegExp): void {
-  assert.equal(res.status, status, JSON.stringify(res.json));
-  assert.equal(typeof res.json.message, 'string');
-  assert.ok(res.json.requestId && res.json.requestId === res.requestIdHeader, 'request id in body and header');
-  assert.ok(!/\n\s+at /.test(res.json.message), 'no stack');
-  if (message) assert.match(res.json.message, message);
-}
+import { A, B, TOKEN_B, assertError, samplePolicy, startApi, type Api } from './api-fixture.ts';
 
 async function poll(api: Api, path: string) {
   for (let i = 0; i < 200; i++) {

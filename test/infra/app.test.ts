@@ -16,8 +16,8 @@ const templates = assembly.stacks.map((s) => [s.stackName, Template.fromJSON(s.t
 const statements = templates.flatMap(([name, t]) => iamStatements(t, name));
 
 describe('IAM across every template', () => {
-  it('covers all four stacks and their policies', () => {
-    assert.deepEqual(templates.map(([n]) => n).sort(), ['CloudkeepControlPlane', 'CloudkeepMemberAccountRole', 'CloudkeepRepository', 'CloudkeepWorker']);
+  it('covers all five stacks and their policies', () => {
+    assert.deepEqual(templates.map(([n]) => n).sort(), ['CloudkeepConsole', 'CloudkeepControlPlane', 'CloudkeepMemberAccountRole', 'CloudkeepRepository', 'CloudkeepWorker']);
     assert.ok(statements.length >= 20, `found ${statements.length} statements`);
     assert.ok(statements.some((s) => actionsOf(s).includes('s3:PutObjectRetention')));
   });

@@ -13,7 +13,7 @@ it('the app synthesizes with built-in validation and cdk-nag on, without finding
     const app = testApp({ validate: true, outdir });
     buildCloudkeepApp(app, { env: { account: '111122223333', region: 'eu-west-1' }, objectLock: { mode: 'GOVERNANCE', days: 30 } });
     const assembly = app.synth(); // throws on any validation error
-    assert.equal(assembly.stacks.length, 4);
+    assert.equal(assembly.stacks.length, 5);
     const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as { pluginReports: { success?: boolean; violations?: unknown[] }[] };
     for (const plugin of report.pluginReports) assert.deepEqual(plugin.violations ?? [], [], JSON.stringify(plugin).slice(0, 2000));
   } finally {

@@ -92,7 +92,7 @@ describe('worker role', () => {
     assert.deepEqual(wrap.map(actionsOf), [['kms:Decrypt']]);
     const all = statements.flatMap(actionsOf).sort();
     assert.deepEqual(all, [
-      'ebs:GetSnapshotBlock', 'ebs:ListChangedBlocks', 'ebs:ListSnapshotBlocks',
+      'ebs:CompleteSnapshot', 'ebs:GetSnapshotBlock', 'ebs:ListChangedBlocks', 'ebs:ListSnapshotBlocks', 'ebs:PutSnapshotBlock', 'ebs:StartSnapshot', 'ec2:DeleteSnapshot',
       'kms:Decrypt', 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey',
       's3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject',
       'states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess',

@@ -1,5 +1,5 @@
 // The embedded default runs the CDK-synthesized state machine with local adapters: discovery of local
-// volumes, local snapshots, in-process workers, a file control store and a file repository.
+// volumes, local snapshots, in-process workers, a file control store, local schedules and a file repository.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -7,9 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { demoPolicy, putLocalPolicy, runLocal, synthesizeDefinition, LOCAL_ACCOUNT } from '../../cli/local-run.ts';
+import { applyLocalPolicy } from '../../cli/local-plane.ts';
+import { demoPolicy, runLocal, LOCAL_ACCOUNT } from '../../cli/local-run.ts';
+import { loadDefinition } from '../../cli/state-machine-definition.ts';
 import { systemClock } from '../../core/clock.ts';
-import { asAccountId, asRegionName, asVolumeId } from '../../core/control/control-ids.ts';
+import { asAccountId, asRegionName, asSessionId, asVolumeId } from '../../core/control/control-ids.ts';
 import { InlineBlockProcessor } from '../../core/engine/block-processor.ts';
 import { restoreDisk } from '../../core/engine/restore.ts';
 import { Repository } from '../../core/repo/repository.ts';
@@ -17,6 +19,7 @@ import { FileControlStore } from '../../providers/local/file-control-store.ts';
 import { FileObjectStore } from '../../providers/local/file-object-store.ts';
 import { FileVolumeSink } from '../../providers/local/file-volume-sink.ts';
 import { LOCAL_REGION, LocalDiscovery } from '../../providers/local/local-discovery.ts';
+import { LocalScheduler } from '../../providers/local/local-scheduler.ts';
 import { LocalSnapshotter } from '../../providers/local/local-snapshotter.ts';
 import { LocalVolumeProvider } from '../../providers/local/local-volume-provider.ts';
 import { LocalWorkerLauncher } from '../../providers/local/local-worker-launcher.ts';
@@ -35,7 +38,7 @@ let repoUrl: string;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cloudkeep-local-run-'));
-  definition = await synthesizeDefinition();
+  definition = (await loadDefinition()).definition;
   volumes = new LocalVolumeProvider({ root: join(dir, 'volumes'), blockSize: BLOCK });
   store = new FileControlStore(join(dir, 'control'));
   repoUrl = pathToFileURL(join(dir, 'repo')).href;
@@ -44,7 +47,7 @@ before(async () => {
     await volumes.createVolume(id, SIZE);
     await volumes.writeVolume(id, 0, randomBytes(SIZE / 2));
   }
-  await putLocalPolicy(store, LOCAL_ACCOUNT, demoPolicy(repoUrl));
+  await applyLocalPolicy(store, new LocalScheduler(join(dir, 'schedules')), demoPolicy(repoUrl));
 });
 
 after(async () => {
@@ -54,9 +57,11 @@ after(async () => {
 function run(now = Date.now) {
   const launcher = new LocalWorkerLauncher({
     source: volumes,
-    openRepository: async (url) => {
-      assert.equal(url, repoUrl);
-      return repo;
+    inProcess: {
+      openRepository: async (url) => {
+        assert.equal(url, repoUrl);
+        return repo;
+      },
     },
   });
   return runLocal({ store, discovery: new LocalDiscovery(volumes), snapshotter: new LocalSnapshotter(volumes), launcher, definition, policyId: 'local-demo', now });
@@ -86,6 +91,23 @@ describe('local run of the backup state machine', () => {
       assert.equal(state?.lastRestorePointId, out.pointId);
     }
     assert.equal((await repo.listManifests()).length, 2);
+  });
+
+  it('records everything under the policy account: policy, schedules, session, tasks with sizes, restore points', async () => {
+    const acc = asAccountId(LOCAL_ACCOUNT);
+    assert.deepEqual((await store.listPolicies(acc)).map((p) => p.id), ['local-demo']);
+    const schedules = await new LocalScheduler(join(dir, 'schedules')).list('cloudkeep');
+    assert.deepEqual(schedules.map((s) => s.name), ['cloudkeep-local-demo-backup']);
+    assert.equal(JSON.parse(schedules[0].input).account, LOCAL_ACCOUNT);
+    const [session] = (await store.listSessions(acc, { limit: 1 })).sessions;
+    assert.equal(session.status, 'succeeded');
+    for (const task of await store.listTasks(acc, asSessionId(session.id))) {
+      assert.equal(task.sizes.sourceBytes, SIZE);
+      assert.ok((task.sizes.storedBytes ?? 0) > 0, `${task.resourceId} stored bytes`);
+      assert.ok(task.bottleneck, `${task.resourceId} bottleneck`);
+      assert.deepEqual(task.progress, { bytesDone: SIZE, bytesTotal: SIZE });
+    }
+    assert.deepEqual([...new Set((await repo.listManifests()).map((m) => m.resource.account))], [LOCAL_ACCOUNT]);
   });
 
   it('a later run after changing one volume is incremental and reads only the changed block', async () => {

@@ -49,6 +49,8 @@ export class EbsTestServer {
   /** GetSnapshotBlock calls, in total and per snapshot (throttled ones included). */
   getBlockCalls = 0;
   readonly getBlockCallsBySnapshot = new Map<string, number>();
+  /** More EC2 Query actions (test/support/fake-ec2-restore.ts): the inner XML of the response, undefined when not handled; throws { code, message }. */
+  ec2Extension: ((action: string, params: URLSearchParams) => string | undefined) | undefined;
   /** Operation names in order, e.g. "ListSnapshotBlocks", "DescribeSnapshots". */
   readonly calls: string[] = [];
   #tokenGen = 1;
@@ -272,6 +274,13 @@ export class EbsTestServer {
     const missing = ids.find((i) => !this.snapshots.has(i));
     if (missing) return error(400, 'InvalidSnapshot.NotFound', `The snapshot '${missing}' does not exist.`);
     const ns = 'xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"';
+    try {
+      const inner = this.ec2Extension?.(action, params);
+      if (inner !== undefined) return xml(200, `<${action}Response ${ns}><requestId>req-1</requestId>${inner}</${action}Response>`);
+    } catch (err) {
+      const e = err as { code?: string; message?: string };
+      return error(400, e.code ?? 'InternalError', e.message ?? String(err));
+    }
     if (action === 'DeleteSnapshot') {
       this.snapshots.delete(ids[0]);
       return xml(200, `<DeleteSnapshotResponse ${ns}><requestId>req-1</requestId><return>true</return></DeleteSnapshotResponse>`);

@@ -6,7 +6,11 @@ import { workerAction, type FakeWorker } from './fake-ec2-workers.ts';
 
 export type { FakeWorker } from './fake-ec2-workers.ts';
 
-export interface FakeInstance { id: string; region: string; volumeIds: string[]; tags: Record<string, string>; volumeSizeGiB?: number }
+export interface FakeInstance {
+  id: string; region: string; volumeIds: string[]; tags: Record<string, string>; volumeSizeGiB?: number;
+  /** Launch configuration DescribeInstances reports (absent: none, as the older fake did). */
+  config?: { instanceType: string; subnetId: string; securityGroupIds: string[]; availabilityZone: string; architecture: string };
+}
 export interface FakeDb { id: string; region: string; tags: Record<string, string> }
 export interface FakeSnapshot { id: string; region: string; volumeId?: string; dbId?: string; state: 'pending' | 'completed' | 'error'; startTime: number; tags: Record<string, string>; checks: number; sizeGiB?: number }
 
@@ -44,7 +48,7 @@ class QueryError extends Error {
 }
 
 /** Tags of a request: any Key/Value pair named ...Tag.N.Key / ...Tag.N.Value. */
-function requestTags(p: URLSearchParams): Record<string, string> {
+export function requestTags(p: URLSearchParams): Record<string, string> {
   const tags: Record<string, string> = {};
   for (const [key, value] of p) {
     const m = /^(.*Tag\.\d+)\.Key$/.exec(key);
@@ -64,6 +68,9 @@ function filters(p: URLSearchParams): { name: string; values: string[] }[] {
 let counter = 0;
 const newId = (prefix: string) => `${prefix}-${(++counter).toString(16).padStart(8, '0')}`;
 
+const instanceConfigXml = ({ config: c }: FakeInstance) => (!c ? '' : `${el('instanceType', c.instanceType)}${el('subnetId', c.subnetId)}<placement>${el('availabilityZone', c.availabilityZone)}</placement>`
+  + `${el('architecture', c.architecture)}${el('rootDeviceName', '/dev/xvda')}${el('enaSupport', 'true')}<groupSet>${c.securityGroupIds.map((g) => `<item>${el('groupId', g)}</item>`).join('')}</groupSet>`);
+
 /** Snapshots move pending -> completed after `pendingChecks` describes. */
 function advance(cloud: FakeCloud, s: FakeSnapshot): FakeSnapshot {
   if (s.state === 'pending' && ++s.checks > cloud.pendingChecks) s.state = 'completed';
@@ -75,7 +82,7 @@ function ec2(cloud: FakeCloud, action: string, p: URLSearchParams, region: strin
   switch (action) {
     case 'DescribeInstances': {
       const items = cloud.instances.filter((i) => i.region === region).map((i) =>
-        `<item>${el('reservationId', `r-${i.id}`)}<instancesSet><item>${el('instanceId', i.id)}<instanceState><code>16</code><name>running</name></instanceState><blockDeviceMapping>${i.volumeIds.map((v, n) => `<item>${el('deviceName', `/dev/xvd${'abcdefgh'[n]}`)}<ebs>${el('volumeId', v)}</ebs></item>`).join('')}</blockDeviceMapping>${ec2Tags(i.tags)}</item></instancesSet></item>`);
+        `<item>${el('reservationId', `r-${i.id}`)}<instancesSet><item>${el('instanceId', i.id)}${instanceConfigXml(i)}<instanceState><code>16</code><name>running</name></instanceState><blockDeviceMapping>${i.volumeIds.map((v, n) => `<item>${el('deviceName', `/dev/xvd${'abcdefgh'[n]}`)}<ebs>${el('volumeId', v)}</ebs></item>`).join('')}</blockDeviceMapping>${ec2Tags(i.tags)}</item></instancesSet></item>`);
       return `<reservationSet>${items.join('')}</reservationSet>`;
     }
     case 'DescribeVolumes':

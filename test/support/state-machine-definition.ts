@@ -33,10 +33,10 @@ export function resolveIntrinsics(value: unknown, resources: Record<string, { Ty
   return Object.fromEntries(keys.map((k) => [k, resolveIntrinsics(obj[k], resources)]));
 }
 
-/** The parsed, resolved definition of the one state machine in `template`. */
-export function stateMachineDefinition(template: { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> }): Record<string, unknown> {
-  const machines = Object.values(template.Resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
-  if (machines.length !== 1) throw new Error(`expected one state machine in the template, found ${machines.length}`);
+/** The parsed, resolved definition of the state machine named `name` in `template` (default: the backup one). */
+export function stateMachineDefinition(template: { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> }, name = 'cloudkeep-backup'): Record<string, unknown> {
+  const machines = Object.values(template.Resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine' && r.Properties?.StateMachineName === name);
+  if (machines.length !== 1) throw new Error(`expected one state machine named ${name} in the template, found ${machines.length}`);
   const text = resolveIntrinsics(machines[0].Properties?.DefinitionString, template.Resources);
   if (typeof text !== 'string') throw new Error('DefinitionString did not resolve to a string');
   return JSON.parse(text) as Record<string, unknown>;

@@ -1,0 +1,12 @@
+// Lambda RunRestoredInstance: registers an image of the restored root disk and relaunches the instance as it was recorded.
+import type { Context } from 'aws-lambda';
+import { z } from 'zod';
+import { runRestoredInstance } from '../core/orchestration/restore-run.ts';
+import { handle } from './shared/handle.ts';
+import { restoreTargets } from './shared/restore-composition.ts';
+import { restoredPoint, restorePlan } from './shared/restore-schemas.ts';
+
+const input = z.object({ restore: restorePlan, restored: restoredPoint });
+
+export const handler = (event: unknown, context?: Context) =>
+  handle('RunRestoredInstance', input, event, context, async ({ restore, restored }) => runRestoredInstance(await restoreTargets(restore.target, restore.restoreId), restore, restored));
