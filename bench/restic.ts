@@ -38,37 +38,54 @@ async function place(src: string, dst: string): Promise<void> {
   await timed('cp', ['--reflink=auto', '--sparse=always', src, dst]);
 }
 
-/**
- * Backs up s1's bytes as <work>/src/vol.img, then s2's bytes at the same path (restic re-reads the whole
- * file: its incremental), restores the latest snapshot and checks it against s2, then `check --read-data`.
- */
-export async function runRestic(work: string, s1Path: string, s2Path: string, s2Sha: string): Promise<ResticRun> {
-  const version = resticVersion() ?? 'unknown';
-  const repo = join(work, 'repo');
-  const src = join(work, 'src');
-  const target = join(work, 'restore');
-  await rm(work, { recursive: true, force: true });
-  await mkdir(src, { recursive: true });
-  const env = { RESTIC_PASSWORD: 'cloudkeep-bench', RESTIC_REPOSITORY: repo, RESTIC_CACHE_DIR: join(work, 'cache') };
-  const image = join(src, 'vol.img');
-  const steps: Step[] = [];
-  const summaries: Record<string, unknown>[] = [];
+/** Environment for restic commands on the repository under work. */
+export function resticEnv(work: string): Record<string, string> {
+  return { RESTIC_PASSWORD: 'cloudkeep-bench', RESTIC_REPOSITORY: join(work, 'repo'), RESTIC_CACHE_DIR: join(work, 'cache') };
+}
+
+/** Runs one restic command as a measured step. */
+export async function resticStep(work: string, name: string, args: string[]) {
+  return measureStep('restic', name, join(work, 'repo'), 'restic', args, resticEnv(work));
+}
+
+/** The image path restic backs up (the same path for both backups, so the second is its incremental). */
+const imageOf = (work: string) => join(work, 'src', 'vol.img');
+
+/** init, then backs up s1's bytes as <work>/src/vol.img and s2's bytes at the same path (restic re-reads the whole file). */
+export async function resticBackups(work: string, s1Path: string, s2Path: string, steps: Step[], summaries: Record<string, unknown>[]): Promise<void> {
   const step = async (name: string, args: string[]) => {
-    const r = await measureStep('restic', name, repo, 'restic', args, env);
+    const r = await resticStep(work, name, args);
     steps.push(r.step);
     return r.out;
   };
-
+  await rm(work, { recursive: true, force: true });
+  await mkdir(join(work, 'src'), { recursive: true });
+  const image = imageOf(work);
   await step('repo init', ['init', '--repository-version', '2']);
   await place(s1Path, image);
   summaries.push(summaryOf((await step('full backup', ['backup', '--compression', 'auto', '--json', image])).stdout));
   await place(s2Path, image);
   summaries.push(summaryOf((await step('incremental backup', ['backup', '--compression', 'auto', '--json', image])).stdout));
-  await step('restore', ['restore', 'latest', '--target', target]);
-  const restored = join(target, image);
-  await assertIdentical(restored, s2Sha, 'restic restore');
-  await rm(target, { recursive: true, force: true });
   await rm(image, { force: true });
-  await step('verify (check --read-data)', ['check', '--read-data']);
+}
+
+/** Restores the latest snapshot, checks it against s2's digest and removes it. */
+export async function resticRestore(work: string, s2Sha: string): Promise<Step> {
+  const target = join(work, 'restore');
+  await rm(target, { recursive: true, force: true });
+  const r = await resticStep(work, 'restore', ['restore', 'latest', '--target', target]);
+  await assertIdentical(join(target, imageOf(work)), s2Sha, 'restic restore');
+  await rm(target, { recursive: true, force: true });
+  return r.step;
+}
+
+/** Backs up s1 then s2, restores the latest snapshot and checks it against s2, then `check --read-data`. */
+export async function runRestic(work: string, s1Path: string, s2Path: string, s2Sha: string): Promise<ResticRun> {
+  const version = resticVersion() ?? 'unknown';
+  const steps: Step[] = [];
+  const summaries: Record<string, unknown>[] = [];
+  await resticBackups(work, s1Path, s2Path, steps, summaries);
+  steps.push(await resticRestore(work, s2Sha));
+  steps.push((await resticStep(work, 'verify (check --read-data)', ['check', '--read-data'])).step);
   return { version, steps, summaries };
 }

@@ -1,62 +1,26 @@
 // `npm run bench`: Cloudkeep's full, incremental, restore and verify on a seeded image vs restic and a zstd floor.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, release, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseSize } from '../core/util/units.ts';
-import { generateImage, mutateImage } from '../providers/local/image-generator.ts';
-import { LocalVolumeProvider } from '../providers/local/local-volume-provider.ts';
 import type { FloorResult } from './floor.ts';
-import { assertIdentical, GiB, measureStep, sha256File, type Step } from './measure.ts';
+import { ckRestore, ckStep, ckVerify, cliEntry } from './cloudkeep-steps.ts';
+import { GiB, measureStep, type Step } from './measure.ts';
+import { BLOCK_FRACTION, DAY2_SEED, prepare, say, SEED, VOLUME, type Prepared } from './prepare.ts';
 import { buildTargets, renderReport, type CloudkeepRun, type Results, type Stages } from './report.ts';
 import { resticVersion, runRestic } from './restic.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 // The installed entry (compiled by `npm run build`, which `npm run bench` runs first); BENCH_CLI=ts or no build: the sources.
-const COMPILED = existsSync(join(ROOT, 'dist/cli/main.js')) && process.env.BENCH_CLI !== 'ts';
-const CLI = join(ROOT, COMPILED ? 'bin/cloudkeep.js' : 'cli/main.ts');
+const CLI = cliEntry(true);
 const FLOOR_RUNS = 3;
-const VOLUME = 'bench-vol';
-const SEED = 'cloudkeep-bench';
-const DAY2_SEED = 'cloudkeep-bench-day2';
-const BLOCK_FRACTION = 0.02;
 
 const sizeText = process.env.BENCH_SIZE ?? '4GiB';
 const size = parseSize(sizeText, 'BENCH_SIZE');
 const scratch = resolve(process.env.BENCH_DIR ?? join(ROOT, 'bench/out'));
 const work = join(scratch, 'work');
 const keep = process.env.BENCH_KEEP === '1';
-const say = (line: string) => process.stdout.write(`${line}\n`);
-
-async function seconds<T>(label: string, fn: () => Promise<T>, into: Record<string, number>): Promise<T> {
-  const started = performance.now();
-  const value = await fn();
-  into[label] = Number(((performance.now() - started) / 1000).toFixed(2));
-  say(`  ${label}: ${into[label]} s`);
-  return value;
-}
-
-/** Day 1 image as volume bench-vol with snapshot s1; day 2 written through the provider (tracked) and snapshot s2. */
-async function prepare(setup: Record<string, number>) {
-  const provider = new LocalVolumeProvider({ root: join(work, 'volumes') });
-  await provider.createVolume(VOLUME, size);
-  const gen = await seconds('generate image', () => generateImage(provider.volumePath(VOLUME), { size, seed: SEED }), setup);
-  const s1 = await seconds('snapshot s1', () => provider.createSnapshot(VOLUME), setup);
-  const changed = await seconds('day-2 writes', () => mutateImage(
-    { size, write: (o, d) => provider.writeVolume(VOLUME, o, d), read: (o, l) => provider.readVolume(VOLUME, o, l) },
-    { seed: DAY2_SEED, blockFraction: BLOCK_FRACTION },
-  ), setup);
-  const s2 = await seconds('snapshot s2', () => provider.createSnapshot(VOLUME), setup);
-  if (s2.changedSinceParent === null || s2.changedSinceParent.length !== changed.length) {
-    throw new Error(`snapshot s2 has no tracked change set matching the ${changed.length} rewritten blocks (got ${s2.changedSinceParent?.length ?? 'unknown'})`);
-  }
-  const s2Path = provider.snapshotPath(s2.snapshotId);
-  const s2Sha = await seconds('sha256 of s2', () => sha256File(s2Path), setup);
-  return { gen, changed, s1Id: s1.snapshotId, s2Id: s2.snapshotId, s1Path: provider.snapshotPath(s1.snapshotId), s2Path, s2Sha, volumesDir: provider.root };
-}
-
-type Prepared = Awaited<ReturnType<typeof prepare>>;
 
 /** One repository setting: init, full backup of s1, and (with `all`) incremental of s2, restore and verify --full. */
 async function cloudkeep(p: Prepared, setting: string, slug: string, initArgs: string[], all: boolean): Promise<CloudkeepRun> {
@@ -64,11 +28,12 @@ async function cloudkeep(p: Prepared, setting: string, slug: string, initArgs: s
   const repo = join(dir, 'repo');
   await mkdir(dir, { recursive: true });
   const steps: Step[] = [];
-  const step = async (name: string, args: string[]) => {
-    const r = await measureStep(`cloudkeep (${setting})`, name, repo, process.execPath, [CLI, '--repo', repo, '--json', ...args], { CLOUDKEEP_PASSPHRASE: 'cloudkeep-bench' });
+  const tool = `cloudkeep (${setting})`;
+  const add = (r: { step: Step; json: Record<string, unknown> }) => {
     steps.push(r.step);
-    return JSON.parse(r.out.stdout) as Record<string, unknown>;
+    return r.json;
   };
+  const step = async (name: string, args: string[]) => add(await ckStep(tool, name, CLI, repo, args));
   const backupArgs = (snapshot: string) => ['backup', '--volume', VOLUME, '--volumes-dir', p.volumesDir, '--snapshot', snapshot];
   await step('repo init', ['repo', 'init', ...initArgs]);
   const full = await step('full backup', backupArgs(p.s1Id));
@@ -78,12 +43,8 @@ async function cloudkeep(p: Prepared, setting: string, slug: string, initArgs: s
   const incrStats = incr.stats as CloudkeepRun['full'];
   if (incr.kind !== 'incremental' || incr.parent !== full.id) throw new Error(`the second backup is ${String(incr.kind)} of ${String(incr.parent)}: expected an incremental of ${String(full.id)}`);
   run.incremental = incrStats;
-  const target = join(dir, 'restored.img');
-  run.restore = (await step('restore', ['restore', String(incr.id), '--to', target])) as Stages & Record<string, unknown>;
-  await assertIdentical(target, p.s2Sha, `cloudkeep (${setting}) restore`);
-  await rm(target, { force: true });
-  run.verify = await step('verify (--full)', ['repo', 'verify', '--full']);
-  if (run.verify.ok !== true) throw new Error(`cloudkeep verify found problems: ${JSON.stringify(run.verify.problems)}`);
+  run.restore = add(await ckRestore(tool, CLI, repo, String(incr.id), join(dir, 'restored.img'), p.s2Sha)) as Stages & Record<string, unknown>;
+  run.verify = add(await ckVerify(tool, CLI, repo));
   return run;
 }
 
@@ -117,7 +78,7 @@ async function main(): Promise<void> {
   const setup: Record<string, number> = {};
   try {
     say('preparing the volume and its snapshots');
-    const p = await prepare(setup);
+    const p = await prepare(work, size, setup);
     say(`  ${p.changed.length} blocks changed on day 2`);
     say('compression floor');
     const fl = await floor(p);

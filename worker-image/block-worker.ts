@@ -3,7 +3,7 @@
 import { workerData } from 'node:worker_threads';
 import { tidy } from './tidy.ts';
 import { Piscina } from 'piscina';
-import { processorOps, type ChunkToOpen, type ChunkToSeal, type ProcessorSetup } from '../core/engine/block-processor.ts';
+import { processorOps, type ChunkToOpen, type ChunkToRestore, type ChunkToSeal, type FileTarget, type ProcessorSetup } from '../core/engine/block-processor.ts';
 
 const raw = workerData as ProcessorSetup;
 
@@ -46,9 +46,11 @@ export function seal(task: { data: Uint8Array; chunks: ChunkToSeal[]; kind: numb
   return moving({ flags: out.map((s) => s.flags), rawLengths: out.map((s) => s.rawLength), lengths, data, ms: performance.now() - t }, data);
 }
 
+const inputOf = (data: Uint8Array | ArrayBuffer): Uint8Array => (data instanceof ArrayBuffer ? new Uint8Array(data) : data);
+
 export function open(task: { data: Uint8Array | ArrayBuffer; chunks: ChunkToOpen[]; key: Uint8Array; keepData: boolean }) {
   const t = performance.now();
-  const input = task.data instanceof ArrayBuffer ? new Uint8Array(task.data) : task.data;
+  const input = inputOf(task.data);
   const out = processorOps.open(setup, input, fixIds(task.chunks), asBuffer(task.key), task.keepData);
   // With keepData, every chunk's data already lies in one buffer of its own, back to back.
   const first = out.find((r) => r.ok && r.data.length > 0);
@@ -58,4 +60,12 @@ export function open(task: { data: Uint8Array | ArrayBuffer; chunks: ChunkToOpen
     : packed(out.map((r) => (r.ok ? r.data : Buffer.alloc(0))));
   tidy();
   return moving({ reasons: out.map((r) => (r.ok ? null : r.reason)), lengths, data, ms: performance.now() - t }, data);
+}
+
+/** Opens and writes to the file from this thread; only the verdicts go back. */
+export function openToFile(task: { data: Uint8Array | ArrayBuffer; chunks: ChunkToRestore[]; key: Uint8Array; file: FileTarget }) {
+  const t = performance.now();
+  const r = processorOps.openToFile(setup, inputOf(task.data), fixIds(task.chunks), asBuffer(task.key), task.file);
+  tidy();
+  return { ...r, ms: performance.now() - t - r.writeMs };
 }

@@ -1,7 +1,7 @@
 // Block processor on a pool of worker threads (piscina), so compression spreads over every core.
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import type { BlockProcessor, ChunkToOpen, ChunkToSeal, ProcessorSetup } from '../core/engine/block-processor.ts';
+import type { BlockProcessor, ChunkToOpen, ChunkToRestore, ChunkToSeal, FileTarget, FileWriteResult, ProcessorSetup } from '../core/engine/block-processor.ts';
 import type { HashedChunk, OpenResult, SealedChunk } from '../core/repo/block-codec.ts';
 
 /** Splits a moved buffer back into parts. */
@@ -13,6 +13,14 @@ function unpack(data: ArrayBuffer, lengths: number[]): Buffer[] {
     o += n;
   }
   return out;
+}
+
+/** A task with `data`: a buffer of its own is moved to the thread instead of copied (a pack piece in restore and verify). */
+function withData(data: Uint8Array, rest: object): object {
+  const own = !(data.buffer instanceof SharedArrayBuffer) && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+  const task = { ...rest, data: own ? (data.buffer as ArrayBuffer) : data };
+  // piscina unwraps a movable only at the top of a task, so the whole task is the transferable.
+  return own ? (Piscina.move({ [Piscina.transferableSymbol]: [task.data], [Piscina.valueSymbol]: task } as never) as object) : task;
 }
 
 export class ThreadBlockProcessor implements BlockProcessor {
@@ -50,14 +58,14 @@ export class ThreadBlockProcessor implements BlockProcessor {
     return unpack(r.data, r.lengths).map((sealed, i) => ({ sealed, flags: r.flags[i], rawLength: r.rawLengths[i] }));
   }
   async openChunks(data: Uint8Array, chunks: ChunkToOpen[], key: Buffer, keepData: boolean): Promise<OpenResult[]> {
-    // A buffer of its own is moved to the thread instead of copied (a 32 MiB pack in verify).
-    const own = !(data.buffer instanceof SharedArrayBuffer) && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
-    const task = { data: own ? (data.buffer as ArrayBuffer) : data, chunks, key, keepData };
-    // piscina unwraps a movable only at the top of a task, so the whole task is the transferable.
-    const payload = own ? Piscina.move({ [Piscina.transferableSymbol]: [task.data], [Piscina.valueSymbol]: task } as never) : task;
-    const r = (await this.#pool.run(payload, { name: 'open' })) as { reasons: Array<string | null>; lengths: number[]; data: ArrayBuffer; ms: number };
+    const r = (await this.#pool.run(withData(data, { chunks, key, keepData }), { name: 'open' })) as { reasons: Array<string | null>; lengths: number[]; data: ArrayBuffer; ms: number };
     this.busyMs += r.ms;
     return unpack(r.data, r.lengths).map((d, i) => (r.reasons[i] === null ? { ok: true, data: d } : { ok: false, reason: r.reasons[i]! }));
+  }
+  async openToFile(data: Uint8Array, chunks: ChunkToRestore[], key: Buffer, file: FileTarget): Promise<FileWriteResult> {
+    const r = (await this.#pool.run(withData(data, { chunks, key, file }), { name: 'openToFile' })) as FileWriteResult & { ms: number };
+    this.busyMs += r.ms;
+    return { reasons: r.reasons, bytesWritten: r.bytesWritten, writeMs: r.writeMs };
   }
   async close(): Promise<void> {
     await this.#pool.close();

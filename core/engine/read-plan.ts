@@ -25,11 +25,14 @@ export interface ReadPlanOptions {
   /** Bytes between two wanted chunks that are read rather than split into two requests. */
   maxGap?: number;
   maxSpan?: number;
+  /** Most bytes the chunks of one read may decode to (bounds the decoder's memory); default unbounded. */
+  maxRaw?: number;
 }
 
 export function planReads<T>(index: ChunkIndex, wants: Iterable<ChunkWant<T>>, options: ReadPlanOptions = {}): RangeRead<T>[] {
   const maxGap = options.maxGap ?? 256 * 1024;
   const maxSpan = options.maxSpan ?? 8 * 1024 * 1024;
+  const maxRaw = options.maxRaw ?? Infinity;
   const merged = new Map<string, PlannedChunk<T>>();
   for (const w of wants) {
     const key = ChunkIndex.keyOf(w.id);
@@ -52,13 +55,16 @@ export function planReads<T>(index: ChunkIndex, wants: Iterable<ChunkWant<T>>, o
   for (const [packId, list] of byPack) {
     list.sort((a, b) => a.entry.offset - b.entry.offset);
     let cur: RangeRead<T> | null = null;
+    let raw = 0;
     for (const c of list) {
       const end = c.entry.offset + c.entry.length;
-      if (cur && c.entry.offset - (cur.offset + cur.length) <= maxGap && end - cur.offset <= maxSpan) {
+      if (cur && c.entry.offset - (cur.offset + cur.length) <= maxGap && end - cur.offset <= maxSpan && raw + c.entry.rawLength <= maxRaw) {
         cur.length = Math.max(cur.length, end - cur.offset);
         cur.chunks.push(c);
+        raw += c.entry.rawLength;
       } else {
         cur = { packId, offset: c.entry.offset, length: c.entry.length, chunks: [c] };
+        raw = c.entry.rawLength;
         reads.push(cur);
       }
     }

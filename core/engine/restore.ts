@@ -8,10 +8,10 @@ import { packDataKey } from '../repo/pack.ts';
 import type { Repository } from '../repo/repository.ts';
 import type { VolumeSink } from '../snapshot/snapshot-source.ts';
 import type { RepositoryLimiter, RepositoryTask } from '../store/repository-limits.ts';
-import { mapLimit } from '../util/concurrency.ts';
-import type { BlockProcessor } from './block-processor.ts';
+import type { IoOptions } from '../store/object-store.ts';
+import type { BlockProcessor, FileTarget } from './block-processor.ts';
 import type { ProgressListener } from './progress.ts';
-import { planReads, type ChunkWant } from './read-plan.ts';
+import { planReads, type ChunkWant, type RangeRead } from './read-plan.ts';
 import { newTimers, stageStats, bottleneck } from './stage-timer.ts';
 import type { DiskManifest, StageStats } from '../repo/manifest.ts';
 
@@ -21,7 +21,7 @@ export interface RestoreContext {
   processor: BlockProcessor;
   onProgress?: ProgressListener;
   signal?: AbortSignal;
-  /** Ranged reads in flight (default 4 per processor lane). */
+  /** Ranged reads in flight (default 2 per processor lane, plus 2). */
   readConcurrency?: number;
   /** Repository limits shared with the other tasks of this process: a task slot, and pack reads held to its read share. */
   limiter?: RepositoryLimiter;
@@ -47,6 +47,19 @@ export async function restoreDisk(ctx: RestoreContext, manifest: Manifest, diskN
   }
 }
 
+/** A sink backed by a local file: processor lanes write restored blocks to its descriptor themselves. */
+export interface FileBackedSink extends VolumeSink {
+  fileDescriptor(options?: IoOptions): Promise<number>;
+}
+
+function isFileBacked(sink: VolumeSink): sink is FileBackedSink {
+  return typeof (sink as Partial<FileBackedSink>).fileDescriptor === 'function';
+}
+
+/** One ranged read spans at most this many pack bytes, decoding to at most MAX_RAW bytes (the lanes' scratch). */
+const MAX_SPAN = 4 * 1024 * 1024;
+const MAX_RAW = 12 * 1024 * 1024;
+
 async function restore(ctx: RestoreContext, manifest: Manifest, disk: DiskManifest, sink: VolumeSink, task: RepositoryTask | undefined): Promise<RestoreResult> {
   const { repo, index, processor, signal } = ctx;
   const started = repo.clock.now();
@@ -59,50 +72,106 @@ async function restore(ctx: RestoreContext, manifest: Manifest, disk: DiskManife
     return keys.get(k)!;
   };
   const result = { bytesWritten: 0, bytesRead: 0, requests: 0 };
-  let done = 0;
-  const segmentBytes = disk.segmentBlocks * disk.blockSize;
-  await mapLimit(disk.segments.map((id, i) => [id, i] as const), 2, async ([segId, s]) => {
-    throwIfAborted(signal);
-    const segStart = s * segmentBytes;
-    if (segId) {
-      const seg = decodeSegment(await repo.readTree(index, segId, { signal }), `tree ${segId}`);
-      const wants: ChunkWant<number>[] = [];
-      seg.blocks.forEach((chunks, j) => {
-        let off = (seg.firstBlock + j) * disk.blockSize;
-        for (const c of chunks) {
-          if (c.id) wants.push({ id: c.id, targets: [off] });
-          off += c.length;
-        }
-      });
-      const reads = planReads(index, wants, { maxSpan: 4 * 1024 * 1024 });
-      await mapLimit(reads, ctx.readConcurrency ?? processor.lanes * 3, async (read) => {
-        const key = packKey(read.packId);
-        const data = await timers.sourceRead.time(() => store.get(key, { signal, range: { offset: read.offset, length: read.length } }));
-        result.requests++;
-        result.bytesRead += data.length;
-        const chunks = read.chunks.map((c) => ({ start: c.entry.offset - read.offset, length: c.entry.length, id: c.id, kind: c.entry.kind, flags: c.entry.flags, rawLength: c.entry.rawLength }));
-        const opened = await timers.processing.time(() => processor.openChunks(data, chunks, keyFor(read.chunks[0].entry.pack.salt), true));
-        const pieces: Array<[number, Buffer]> = [];
-        for (let i = 0; i < opened.length; i++) {
-          const r = opened[i];
-          const c = read.chunks[i];
-          if (!r.ok) throw new CorruptObjectError(key, `chunk ${c.id.toString('hex')} at offset ${c.entry.offset}: ${r.reason}`);
-          for (const target of c.targets) {
-            const len = Math.min(r.data.length, disk.size - target);
-            if (len > 0) pieces.push([target, r.data.subarray(0, len)]);
-          }
-        }
-        const runs = mergeAdjacent(pieces);
-        await timers.targetWrite.time(() => Promise.all(runs.map(([at, data]) => sink.write(at, data, { signal }))));
-        for (const [, data] of runs) result.bytesWritten += data.length;
-      });
+  const file: FileTarget | null = isFileBacked(sink) ? { fd: await sink.fileDescriptor({ signal }), size: disk.size } : null;
+  const readOne = async (read: RangeRead<number>): Promise<void> => {
+    const key = packKey(read.packId);
+    const data = await timers.sourceRead.time(() => store.get(key, { signal, range: { offset: read.offset, length: read.length } }));
+    result.requests++;
+    result.bytesRead += data.length;
+    const chunks = read.chunks.map((c) => ({ start: c.entry.offset - read.offset, length: c.entry.length, id: c.id, kind: c.entry.kind, flags: c.entry.flags, rawLength: c.entry.rawLength, targets: c.targets }));
+    const packKeyBytes = keyFor(read.chunks[0].entry.pack.salt);
+    const refuse = (i: number, reason: string) => new CorruptObjectError(key, `chunk ${read.chunks[i].id.toString('hex')} at offset ${read.chunks[i].entry.offset}: ${reason}`);
+    if (file) {
+      const r = await timers.processing.time(() => processor.openToFile(data, chunks, packKeyBytes, file));
+      const bad = r.reasons.findIndex((x) => x !== null);
+      if (bad >= 0) throw refuse(bad, r.reasons[bad]!);
+      timers.targetWrite.add(r.writeMs / processor.lanes);
+      result.bytesWritten += r.bytesWritten;
+      return;
     }
-    done += Math.min(segmentBytes, disk.size - segStart);
-    ctx.onProgress?.({ phase: 'restore', item: `${manifest.id}/${disk.name}`, bytesDone: done, bytesTotal: disk.size });
-  });
+    const opened = await timers.processing.time(() => processor.openChunks(data, chunks, packKeyBytes, true));
+    const pieces: Array<[number, Buffer]> = [];
+    for (let i = 0; i < opened.length; i++) {
+      const r = opened[i];
+      if (!r.ok) throw refuse(i, r.reason);
+      for (const target of read.chunks[i].targets) {
+        const len = Math.min(r.data.length, disk.size - target);
+        if (len > 0) pieces.push([target, r.data.subarray(0, len)]);
+      }
+    }
+    const runs = mergeAdjacent(pieces);
+    await timers.targetWrite.time(() => Promise.all(runs.map(([at, d]) => sink.write(at, d, { signal }))));
+    for (const [, d] of runs) result.bytesWritten += d.length;
+  };
+  await forEachRead(ctx, disk, readOne, (bytes) => ctx.onProgress?.({ phase: 'restore', item: `${manifest.id}/${disk.name}`, bytesDone: bytes, bytesTotal: disk.size }));
   await sink.finish(disk.size, { signal });
   const stages = stageStats(timers);
   return { ...result, durationMs: repo.clock.now() - started, stages, bottleneck: bottleneck(stages) };
+}
+
+/**
+ * Runs `readOne` for every planned read of the disk's segments, at most `readConcurrency` at a time
+ * across segments (the next segment's block map is fetched while the current one's reads run).
+ * On failure it waits for every read in flight to settle before throwing: lanes may still be
+ * writing to the sink, which the caller closes next.
+ */
+async function forEachRead(ctx: RestoreContext, disk: DiskManifest, readOne: (read: RangeRead<number>) => Promise<void>, progress: (bytesDone: number) => void): Promise<void> {
+  const { repo, index, signal } = ctx;
+  const limit = ctx.readConcurrency ?? ctx.processor.lanes * 2 + 2;
+  const segmentBytes = disk.segmentBlocks * disk.blockSize;
+  const pending = new Set<Promise<void>>();
+  let failure: { err: unknown } | null = null;
+  let done = 0;
+  const segmentDone = (s: number) => {
+    done += Math.min(segmentBytes, disk.size - s * segmentBytes);
+    progress(done);
+  };
+  const planOf = async (s: number): Promise<RangeRead<number>[]> => {
+    const segId = disk.segments[s];
+    if (!segId) return [];
+    const seg = decodeSegment(await repo.readTree(index, segId, { signal }), `tree ${segId}`);
+    const wants: ChunkWant<number>[] = [];
+    seg.blocks.forEach((chunks, j) => {
+      let off = (seg.firstBlock + j) * disk.blockSize;
+      for (const c of chunks) {
+        if (c.id) wants.push({ id: c.id, targets: [off] });
+        off += c.length;
+      }
+    });
+    return planReads(index, wants, { maxSpan: MAX_SPAN, maxRaw: MAX_RAW });
+  };
+  const ahead = (s: number) => {
+    const p = planOf(s);
+    p.catch(() => undefined); // awaited below; this only keeps an abandoned prefetch from going unhandled
+    return p;
+  };
+  try {
+    let next = disk.segments.length > 0 ? ahead(0) : null;
+    for (let s = 0; s < disk.segments.length && !failure; s++) {
+      throwIfAborted(signal);
+      const reads = await next!;
+      next = s + 1 < disk.segments.length ? ahead(s + 1) : null;
+      let left = reads.length;
+      if (left === 0) segmentDone(s);
+      for (const read of reads) {
+        while (pending.size >= limit) await Promise.race(pending);
+        if (failure) break;
+        throwIfAborted(signal);
+        const p: Promise<void> = readOne(read).then(
+          () => {
+            if (--left === 0) segmentDone(s);
+          },
+          (err: unknown) => {
+            failure ??= { err };
+          },
+        ).finally(() => pending.delete(p));
+        pending.add(p);
+      }
+    }
+  } finally {
+    await Promise.allSettled(pending);
+  }
+  if (failure) throw (failure as { err: unknown }).err;
 }
 
 /** Joins pieces that touch into single writes: the chunks of a block land as one write. */

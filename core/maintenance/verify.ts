@@ -6,10 +6,10 @@ import { authenticateConfig } from '../repo/config.ts';
 import { ChunkIndex, type IndexedChunk } from '../repo/index-file.ts';
 import { CONFIG_KEY, INDEX_PREFIX, packIdFromKey, packKey, PACKS_PREFIX, POINTS_PREFIX } from '../repo/layout.ts';
 import type { Manifest } from '../repo/manifest.ts';
-import { parsePack } from '../repo/pack.ts';
+import { PACK_FOOTER_LENGTH, PACK_HEADER_LENGTH, parsePackEnds, type PackEntry } from '../repo/pack.ts';
 import { Repository } from '../repo/repository.ts';
 import { listAll, type ObjectInfo } from '../store/object-store.ts';
-import { mapLimit } from '../util/concurrency.ts';
+import { mapLimit, Semaphore } from '../util/concurrency.ts';
 import { collectReferences } from './referenced.ts';
 import { markedPacks } from '../repo/markers.ts';
 
@@ -105,12 +105,23 @@ export async function verifyRepository(repo: Repository, processor: BlockProcess
     if (!packs.has(p) && marked?.has(p)) bad(packKey(p), 'a restore point needs chunks of this pack, which is missing (marked for deletion)');
   }
   const report: VerifyReport = { ok: false, problems, points: manifests.length, indexes: index.objects.size, packs: packs.size, unindexedPacks: [...packs.keys()].filter((p) => !indexedPacks.has(p)).length, chunksChecked: 0, bytesChecked: 0 };
-  if (options.full) await verifyPacks(repo, processor, index, [...wantedPacks].filter((p) => packs.has(p)), report, options);
+  if (options.full) await verifyPacks(repo, processor, index, [...wantedPacks].filter((p) => packs.has(p)).map((p) => [p, packs.get(p)!.size]), report, options);
   report.ok = problems.length === 0;
   return report;
 }
 
-async function verifyPacks(repo: Repository, processor: BlockProcessor, index: ChunkIndex, packIds: string[], report: VerifyReport, options: VerifyOptions): Promise<void> {
+/** Pack bytes per task: a pack is read in pieces of about this size, each authenticated on a lane. */
+const PIECE = 4 * 1024 * 1024;
+/** Bytes read from a pack's end to find its trailer (read again, exactly, when the trailer is longer). */
+const TAIL = 64 * 1024;
+
+/**
+ * Reads each pack once, front to back, in ranged pieces: header and trailer first, then runs of
+ * whole chunks, each piece moved to a lane that authenticates, decompresses and re-hashes its
+ * chunks. At most lanes + 2 pieces are in flight, across packs, so memory stays small.
+ */
+async function verifyPacks(repo: Repository, processor: BlockProcessor, index: ChunkIndex, packs: Array<[string, number]>, report: VerifyReport, options: VerifyOptions): Promise<void> {
+  const { signal } = options;
   const byPack = new Map<string, Array<[Buffer, number]>>();
   for (const [id, e] of index.entries()) {
     const list = byPack.get(e.pack.id) ?? [];
@@ -118,32 +129,64 @@ async function verifyPacks(repo: Repository, processor: BlockProcessor, index: C
     byPack.set(e.pack.id, list);
   }
   let total = 0;
-  for (const p of packIds) total += byPack.get(p)?.length ?? 0;
+  for (const [p] of packs) total += byPack.get(p)?.length ?? 0;
   let done = 0;
-  await mapLimit(packIds, processor.lanes + 1, async (packId) => {
-    throwIfAborted(options.signal);
-    const key = packKey(packId);
-    const data = await repo.store.get(key, { signal: options.signal });
+  const slots = new Semaphore(processor.lanes + 2);
+  const read = async (key: string, offset: number, length: number): Promise<Buffer> => {
+    const data = await repo.store.get(key, { signal, range: { offset, length } });
     report.bytesChecked += data.length;
-    let parsed;
+    return data;
+  };
+  await mapLimit(packs, 2, async ([packId, size]) => {
+    throwIfAborted(signal);
+    const key = packKey(packId);
     try {
-      parsed = parsePack(repo.master, packId, key, data);
+      await verifyPack(packId, key, size);
     } catch (err) {
-      if (err instanceof CorruptObjectError) return void report.problems.push({ key, problem: err.message });
-      throw err;
+      // A pack unreadable or damaged is a finding about that pack; only an abort ends the check.
+      if (!(err instanceof Error) || err.name === 'AbortedError') throw err;
+      report.problems.push({ key, problem: err.message });
     }
+    done += byPack.get(packId)?.length ?? 0;
+    options.onProgress?.({ phase: 'verify', item: key, bytesDone: done, bytesTotal: total });
+  });
+  async function verifyPack(packId: string, key: string, size: number): Promise<void> {
+    const parsed = await slots.run(async () => {
+      if (size < PACK_HEADER_LENGTH + PACK_FOOTER_LENGTH) return parsePackEnds(repo.master, packId, key, Buffer.alloc(0), Buffer.alloc(0), size);
+      const header = await read(key, 0, Math.min(size, PACK_HEADER_LENGTH));
+      let tail = await read(key, size - Math.min(size, TAIL), Math.min(size, TAIL));
+      const need = tail.length >= PACK_FOOTER_LENGTH ? tail.readUInt32LE(tail.length - PACK_FOOTER_LENGTH) + PACK_FOOTER_LENGTH : 0;
+      if (need > tail.length && need <= size) tail = await read(key, size - need, need);
+      return parsePackEnds(repo.master, packId, key, header, tail, size);
+    });
     const inTrailer = new Map(parsed.entries.map((e) => [ChunkIndex.keyOf(e.id), e]));
     for (const [id, offset] of byPack.get(packId) ?? []) {
       const t = inTrailer.get(ChunkIndex.keyOf(id));
       if (!t || t.offset !== offset) report.problems.push({ key, problem: `index places chunk ${id.toString('hex')} at offset ${offset}, the pack trailer does not` });
     }
-    const chunks = parsed.entries.map((e) => ({ start: e.offset, length: e.length, id: e.id, kind: e.kind, flags: e.flags, rawLength: e.rawLength }));
-    const results = await processor.openChunks(data, chunks, parsed.key, false);
-    results.forEach((r, i) => {
-      if (!r.ok) report.problems.push({ key, problem: `chunk ${chunks[i].id.toString('hex')} at offset ${chunks[i].start}: ${r.reason}` });
-    });
-    report.chunksChecked += chunks.length;
-    done += byPack.get(packId)?.length ?? 0;
-    options.onProgress?.({ phase: 'verify', item: key, bytesDone: done, bytesTotal: total });
-  });
+    const entries = [...parsed.entries].sort((a, b) => a.offset - b.offset);
+    const pieces: PackEntry[][] = [];
+    for (const e of entries) {
+      const cur = pieces.at(-1);
+      if (cur && e.offset + e.length - cur[0].offset <= PIECE) cur.push(e);
+      else pieces.push([e]);
+    }
+    await Promise.all(pieces.map(async (piece) => {
+      await slots.acquire();
+      try {
+        throwIfAborted(signal);
+        const start = piece[0].offset;
+        const end = Math.max(...piece.map((e) => e.offset + e.length));
+        const data = await read(key, start, end - start);
+        const chunks = piece.map((e) => ({ start: e.offset - start, length: e.length, id: e.id, kind: e.kind, flags: e.flags, rawLength: e.rawLength }));
+        const results = await processor.openChunks(data, chunks, parsed.key, false);
+        results.forEach((r, i) => {
+          if (!r.ok) report.problems.push({ key, problem: `chunk ${chunks[i].id.toString('hex')} at offset ${piece[i].offset}: ${r.reason}` });
+        });
+        report.chunksChecked += chunks.length;
+      } finally {
+        slots.release();
+      }
+    }));
+  }
 }

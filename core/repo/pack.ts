@@ -84,17 +84,27 @@ export function packTrailer(key: Buffer, packId: string, entries: PackEntry[]): 
 
 /** Parses a whole pack's header and trailer; the caller then checks each chunk. */
 export function parsePack(master: MasterKey, packId: string, objectKey: string, pack: Buffer): { key: Buffer; entries: PackEntry[] } {
-  if (pack.length < PACK_HEADER_LENGTH + PACK_FOOTER_LENGTH || !pack.subarray(0, 4).equals(MAGIC)) {
+  return parsePackEnds(master, packId, objectKey, pack.subarray(0, PACK_HEADER_LENGTH), pack, pack.length);
+}
+
+/**
+ * Parses a pack from its header and its tail (the last bytes, holding at least footer and trailer),
+ * so a reader need not hold the whole pack; `packLength` is the pack's full size.
+ */
+export function parsePackEnds(master: MasterKey, packId: string, objectKey: string, header: Buffer, tail: Buffer, packLength: number): { key: Buffer; entries: PackEntry[] } {
+  if (packLength < PACK_HEADER_LENGTH + PACK_FOOTER_LENGTH || header.length < PACK_HEADER_LENGTH || !header.subarray(0, 4).equals(MAGIC)) {
     throw new CorruptObjectError(objectKey, 'not a Cloudkeep pack (bad magic or too short)');
   }
-  if (pack[4] !== VERSION) throw new CorruptObjectError(objectKey, `unknown pack version ${pack[4]}`);
-  const footer = pack.subarray(pack.length - PACK_FOOTER_LENGTH);
+  if (header[4] !== VERSION) throw new CorruptObjectError(objectKey, `unknown pack version ${header[4]}`);
+  const footer = tail.subarray(tail.length - PACK_FOOTER_LENGTH);
   if (!footer.subarray(4).equals(TRAILER_MAGIC)) throw new CorruptObjectError(objectKey, 'bad trailer magic (truncated pack?)');
   const trailerLength = footer.readUInt32LE(0);
-  const trailerStart = pack.length - PACK_FOOTER_LENGTH - trailerLength;
+  const trailerStart = packLength - PACK_FOOTER_LENGTH - trailerLength;
   if (trailerStart < PACK_HEADER_LENGTH) throw new CorruptObjectError(objectKey, `trailer length ${trailerLength} exceeds the pack`);
-  const key = packDataKey(master, pack.subarray(8, 24));
-  const table = open(key, pack.subarray(trailerStart, pack.length - PACK_FOOTER_LENGTH), Buffer.from(`pack:${packId}`));
+  const inTail = tail.length - PACK_FOOTER_LENGTH - trailerLength;
+  if (inTail < 0) throw new CorruptObjectError(objectKey, `trailer of ${trailerLength} bytes is longer than the ${tail.length} bytes read from the pack's end`);
+  const key = packDataKey(master, header.subarray(8, 24));
+  const table = open(key, tail.subarray(inTail, tail.length - PACK_FOOTER_LENGTH), Buffer.from(`pack:${packId}`));
   if (table === null) throw new CorruptObjectError(objectKey, 'trailer authentication failed (tampered, truncated or renamed)');
   const entries = decodeEntries(table, objectKey);
   for (const e of entries) {

@@ -1,12 +1,12 @@
 // A restore target that is a raw image file: blocks land by positioned writes, gaps stay holes.
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { VolumeSink } from '../../core/snapshot/snapshot-source.ts';
+import type { FileBackedSink } from '../../core/engine/restore.ts';
 import type { IoOptions } from '../../core/store/object-store.ts';
 import { CloudkeepError, InvalidArgumentError, throwIfAborted } from '../../core/errors.ts';
 import { syncDirectory, writeFully } from './image-files.ts';
 
-export class FileVolumeSink implements VolumeSink {
+export class FileVolumeSink implements FileBackedSink {
   readonly path: string;
   // One shared open, so parallel first writes do not race to create the file.
   private handle: Promise<FileHandle> | undefined;
@@ -23,6 +23,12 @@ export class FileVolumeSink implements VolumeSink {
     }
     const handle = await this.openHandle();
     await writeFully(handle, data, offset);
+  }
+
+  /** The open file's descriptor, for processor lanes that write restored blocks themselves (positioned writes). */
+  async fileDescriptor(options: IoOptions = {}): Promise<number> {
+    throwIfAborted(options.signal);
+    return (await this.openHandle()).fd;
   }
 
   /** Sets the final size (cutting or extending with a hole), then makes file and name durable. */
