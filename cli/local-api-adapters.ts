@@ -6,6 +6,7 @@ import type { SnapshotInfo, SnapshotTarget } from '../core/orchestration/ports.t
 import type { DiscoveredResource } from '../core/policy/plan.ts';
 import type { Inventory, PolicyRunner, SnapshotCatalog, VerifyHistory, VerifyRecord } from '../functions/api/ports.ts';
 import { LOCAL_REGION } from '../providers/local/local-discovery.ts';
+import type { ScheduledRunner } from './local-schedule-loop.ts';
 import { LOCAL_ACCOUNT } from './local-run.ts';
 import type { LocalPlane } from './local-plane.ts';
 
@@ -24,8 +25,11 @@ export class LocalInventory implements Inventory {
   }
 }
 
-/** Run now: the policy runs through the state machine in the background, every volume backed up. */
-export class LocalPolicyRunner implements PolicyRunner {
+/**
+ * Runs through the state machine in the background: run now backs up every selected volume; a scheduled
+ * run (cli/local-schedule-loop.ts) backs up those whose backup schedule is due, as in AWS.
+ */
+export class LocalPolicyRunner implements PolicyRunner, ScheduledRunner {
   private readonly plane: LocalPlane;
 
   constructor(plane: LocalPlane) {
@@ -34,6 +38,10 @@ export class LocalPolicyRunner implements PolicyRunner {
 
   runNow(account: string, policyId: string): Promise<{ sessionId: string }> {
     return this.plane.startRun(account, policyId, { force: true });
+  }
+
+  runScheduled(account: string, policyId: string): Promise<{ sessionId: string }> {
+    return this.plane.startRun(account, policyId);
   }
 }
 

@@ -80,6 +80,7 @@ export function buildCloudkeepApp(app: App, config: CloudkeepConfig = {}): Cloud
     table: controlPlane.table,
     repository: repository.repository,
     wrapKey: controlPlane.wrapKey,
+    memberExternalId: config.memberTrust?.externalId,
     ...consoleOptionsFromContext(app),
   });
   if (config.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

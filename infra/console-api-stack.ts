@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Annotations, CfnOutput, Stack, Token, Validations, type App, type CfnElement, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, CfnParameter, Stack, Token, Validations, type App, type CfnElement, type StackProps } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
@@ -29,6 +29,11 @@ export interface ConsoleApiStackProps extends StackProps {
   readonly customDomain?: ConsoleCustomDomain;
   /** @default 'cloudkeep-<account id>' */
   readonly authDomainPrefix?: string;
+  /**
+   * ExternalId the member-account roles require (the control plane's).
+   * @default - a CloudFormation parameter `MemberExternalId`
+   */
+  readonly memberExternalId?: string;
 }
 
 /** Console options from context: `-c consoleDomainName=backup.example.com -c consoleCertificateArn=arn:... -c consoleAuthDomainPrefix=...`. */
@@ -55,7 +60,9 @@ export class ConsoleApiStack extends Stack {
   constructor(scope: Construct, id: string, props: ConsoleApiStackProps) {
     super(scope, id, props);
     this.auth = new ConsoleUserPool(this, 'Auth', { domainPrefix: props.authDomainPrefix });
-    this.api = new ConsoleHttpApi(this, 'Api', { table: props.table, repository: props.repository, wrapKey: props.wrapKey });
+    const memberExternalId =
+      props.memberExternalId ?? new CfnParameter(this, 'MemberExternalId', { type: 'String', minLength: 16, noEcho: true, description: 'ExternalId the member-account roles require' }).valueAsString;
+    this.api = new ConsoleHttpApi(this, 'Api', { table: props.table, repository: props.repository, wrapKey: props.wrapKey, memberExternalId });
     const signIn = this.auth.signInUrl;
     this.hosting = new ConsoleHosting(this, 'Hosting', {
       httpApi: this.api.httpApi,
@@ -73,6 +80,7 @@ export class ConsoleApiStack extends Stack {
     new CfnOutput(this, 'UserPoolId', { value: this.auth.userPool.userPoolId, description: 'Create console users here (custom:accounts = their account ids)' });
     new CfnOutput(this, 'UserPoolClientId', { value: client.userPoolClientId, description: 'The console app client' });
     new CfnOutput(this, 'SignInUrl', { value: signIn, description: 'Cognito hosted sign-in base URL' });
+    new CfnOutput(this, 'ApiRoleArn', { value: this.api.function.role!.roleArn, description: "The API function's role: member-account roles trust it (with the ExternalId) for the console's resources and snapshots" });
     new CfnOutput(this, 'ConsoleBucketName', { value: this.hosting.bucket.bucketName, description: 'Bucket of the console files' });
   }
 

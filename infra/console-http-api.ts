@@ -1,18 +1,20 @@
 // The console's API: the router Lambda (functions/api/lambda-handler.ts) behind an HTTP API whose
 // every route needs a Cognito ID token, with stage throttling and JSON access logs.
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { STATE_MACHINE_NAME_PREFIX } from './control-plane-stack.ts';
 import type { RepositoryBucket } from './repository-stack.ts';
 
 const ROOT = new URL('../', import.meta.url);
@@ -34,6 +36,11 @@ const ACCESS_LOG_FIELDS = {
   integrationError: '$context.integrationErrorMessage',
 };
 
+/** The control plane's state machines (infra/control-plane-stack.ts), by their fixed names in this account and region. */
+const BACKUP = `${STATE_MACHINE_NAME_PREFIX}backup`;
+const RESTORE = `${STATE_MACHINE_NAME_PREFIX}restore`;
+const stateMachineArn = (type: 'stateMachine' | 'execution', name: string) => `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:${type}:${name}`;
+
 export interface ConsoleHttpApiProps {
   /** The control table (policies, sessions, tasks: read and written by the API), in another stack. */
   readonly table: dynamodb.ITable;
@@ -41,6 +48,13 @@ export interface ConsoleHttpApiProps {
   readonly repository: RepositoryBucket;
   /** Unwraps the repository master key (the KMS key provider's key): decrypt only. */
   readonly wrapKey: kms.IKey;
+  /** The member roles' ExternalId: the API discovers resources and lists snapshots through them (plans, dashboard, timelines). */
+  readonly memberExternalId: string;
+  /**
+   * Name of the Cloudkeep role in member accounts.
+   * @default 'cloudkeep-member'
+   */
+  readonly memberRoleName?: string;
   /**
    * Steady-state requests per second and burst of the whole API.
    * @default { rateLimit: 25, burstLimit: 50 }
@@ -82,6 +96,9 @@ export class ConsoleHttpApi extends Construct {
         CLOUDKEEP_REPOSITORY: `s3://${repo.bucket.bucketName}/${repo.prefix}`,
         CLOUDKEEP_KEY: `aws-kms:${props.wrapKey.keyArn}`,
         POWERTOOLS_SERVICE_NAME: 'cloudkeep-api',
+        CLOUDKEEP_BACKUP_STATE_MACHINE_ARN: stateMachineArn('stateMachine', BACKUP),
+        CLOUDKEEP_RESTORE_STATE_MACHINE_ARN: stateMachineArn('stateMachine', RESTORE),
+        CLOUDKEEP_EXTERNAL_ID: props.memberExternalId,
       },
       // The ESM bundle of the orchestration handlers (infra/state-machine.ts), plus the native hash binary copied next to it.
       bundling: { forceDockerBundling: false, format: nodejs.OutputFormat.ESM, target: 'node24', mainFields: ['module', 'main'], externalModules: [], loader: { '.node': 'copy' },
@@ -90,6 +107,8 @@ export class ConsoleHttpApi extends Construct {
     table.grantReadWriteData(this.function);
     repo.grantRead(this.function);
     props.wrapKey.grantDecrypt(this.function);
+    const memberRoleName = props.memberRoleName ?? 'cloudkeep-member';
+    this.grantOrchestration(memberRoleName);
 
     this.httpApi = new apigw.HttpApi(this, 'HttpApi', { apiName: 'cloudkeep-console', description: 'Cloudkeep console API (reached through CloudFront under /api)', createDefaultStage: false });
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
@@ -99,7 +118,16 @@ export class ConsoleHttpApi extends Construct {
       throttle: props.throttle ?? { rateLimit: 25, burstLimit: 50 },
       accessLogSettings: { destination: new apigw.LogGroupLogDestination(accessLogs), format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)) },
     });
-    this.acknowledgeFindings(tableExport);
+    this.acknowledgeFindings(tableExport, memberRoleName);
+  }
+
+  /** Run now and restores (the state machines and the restores' executions, nothing else) and the member roles (read through discovery). */
+  private grantOrchestration(memberRoleName: string): void {
+    const add = (actions: string[], resources: string[]) => this.function.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
+    add(['states:StartExecution'], [stateMachineArn('stateMachine', BACKUP), stateMachineArn('stateMachine', RESTORE)]);
+    add(['states:ListExecutions'], [stateMachineArn('stateMachine', RESTORE)]);
+    add(['states:DescribeExecution', 'states:StopExecution'], [stateMachineArn('execution', `${RESTORE}:*`)]);
+    add(['sts:AssumeRole'], [`arn:${Aws.PARTITION}:iam::*:role/${memberRoleName}`]);
   }
 
   /** Routes every path to the function, each behind a JWT authorizer that accepts ID tokens of `client` only. */
@@ -111,8 +139,10 @@ export class ConsoleHttpApi extends Construct {
     this.function.addEnvironment('USER_POOL_CLIENT_ID', client.userPoolClientId);
   }
 
-  private acknowledgeFindings(tableExport: string): void {
+  private acknowledgeFindings(tableExport: string, memberRoleName: string): void {
     Validations.of(this.function).acknowledge(
+      { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${RESTORE}:*]`, reason: 'Restores are executions of the restore state machine named at run time; only Describe and Stop on them.' },
+      { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/${memberRoleName}]`, reason: 'Member accounts are listed in policies, not known at deploy time; the role name and its ExternalId limit the grant.' },
       { id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: "The basic execution role only writes the function's own logs." },
       { id: `AwsSolutions-IAM5[Resource::${tableExport}/index/*]`, reason: 'grantReadWriteData on the control table includes its own indexes (sessions by time).' },
       { id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', reason: 'Table key grants from grantReadWriteData, limited to the control table key.' },

@@ -1,7 +1,8 @@
-// The role each protected (member) account deploys so the control plane can snapshot and run scripts there.
+// The role each protected (member) account deploys so the control plane can snapshot, run scripts and restore there.
 import { Aws, CfnParameter, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { restoreTargetStatements } from './restore-grants.ts';
 import { MANAGED_TAG_KEY, MANAGED_TAG_VALUE, SCRIPTS_TAG_KEY } from './tags.ts';
 
 export interface MemberAccountRoleProps {
@@ -26,7 +27,7 @@ function statements(): iam.PolicyStatement[] {
   const ec2Snapshots = `arn:${P}:ec2:*::snapshot/*`;
   return [
     // EC2 Describe* calls support no resource-level permissions: Resource must be '*'.
-    new iam.PolicyStatement({ sid: 'Ec2Describe', actions: ['ec2:DescribeInstances', 'ec2:DescribeVolumes', 'ec2:DescribeSnapshots'], resources: ['*'] }),
+    new iam.PolicyStatement({ sid: 'Ec2Describe', actions: ['ec2:DescribeInstances', 'ec2:DescribeVolumes', 'ec2:DescribeSnapshots', 'ec2:DescribeImages'], resources: ['*'] }),
     // Snapshot sources: any volume or instance of this account (policies choose which).
     new iam.PolicyStatement({
       sid: 'Ec2SnapshotSources',
@@ -80,6 +81,8 @@ function statements(): iam.PolicyStatement[] {
     }),
     // Reading a script's outcome: GetCommandInvocation supports no resource-level permissions.
     new iam.PolicyStatement({ sid: 'SsmScriptResults', actions: ['ssm:GetCommandInvocation'], resources: ['*'] }),
+    // Restores into this account: volumes from the shared restored snapshots, whole instances from copies of them.
+    ...restoreTargetStatements('member'),
   ];
 }
 
@@ -92,15 +95,19 @@ export class MemberAccountRole extends Construct {
     const trusted = new iam.ArnPrincipal(props.controlPlaneRoleArn).withConditions({ StringEquals: { 'sts:ExternalId': props.externalId } });
     this.role = new iam.Role(this, 'Role', {
       roleName: props.roleName ?? 'cloudkeep-member',
-      description: 'Lets the Cloudkeep control plane snapshot resources and run backup scripts in this account',
+      description: 'Lets the Cloudkeep control plane snapshot resources, run backup scripts and restore into this account',
       assumedBy: trusted,
       inlinePolicies: { cloudkeep: new iam.PolicyDocument({ statements: statements() }) },
     });
     const wildcards: [string, string][] = [
       ['Resource::*', 'EC2 Describe* and ssm:GetCommandInvocation support no resource-level permissions.'],
-      ['Resource::arn:<AWS::Partition>:ec2:*::snapshot/*', 'Snapshots are created per run; create needs the cloudkeep:managed request tag, delete the resource tag.'],
-      ['Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:volume/*', 'Backup policies choose volumes at run time; limited to this account.'],
-      ['Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:instance/*', 'Policies choose instances at run time; SendCommand additionally needs the cloudkeep:backup tag.'],
+      ['Resource::arn:<AWS::Partition>:ec2:*::snapshot/*', 'Snapshots are created per run; create needs the cloudkeep:managed request tag, CopySnapshot the cloudkeep:restore request tag, delete the managed resource tag; volumes come from the snapshots restores share with this account.'],
+      ['Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:volume/*', 'Policies choose volumes at run time; restored volumes are created only with the cloudkeep:restore request tag and deleted only with that resource tag.'],
+      ['Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:instance/*', 'Policies choose instances at run time (SendCommand needs the cloudkeep:backup tag); restored instances need the cloudkeep:restore request tag, termination that resource tag.'],
+      ['Resource::arn:<AWS::Partition>:ec2:*::image/*', 'Restored instances boot from images registered per restore, only with the cloudkeep:restore request tag; deregistering needs that resource tag.'],
+      ['Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:subnet/*', 'A restored instance launches into the subnet it was recorded in or the one the restore request names; limited to this account.'],
+      ['Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:security-group/*', 'A restored instance gets its recorded or requested security groups; limited to this account.'],
+      ['Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:network-interface/*', 'RunInstances creates the restored instance\'s network interface; limited to this account.'],
       ['Resource::arn:<AWS::Partition>:rds:*:<AWS::AccountId>:db:*', 'Backup policies choose databases at run time; limited to this account.'],
       ['Resource::arn:<AWS::Partition>:rds:*:<AWS::AccountId>:cluster:*', 'Backup policies choose clusters at run time; limited to this account.'],
       ['Resource::arn:<AWS::Partition>:rds:*:<AWS::AccountId>:snapshot:*', 'Snapshots are created per run; writes are conditioned on the cloudkeep:managed tag.'],

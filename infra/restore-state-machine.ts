@@ -1,4 +1,4 @@
-// The restore state machine (JSONPath): StartRestore -> worker (task token) -> volumes or instance; cleanup on failure, stop or timeout.
+// The restore state machine (JSONPath): StartRestore -> worker (task token, worker slot) -> volumes or instance; cleanup on failure, stop or timeout.
 import { Aws, Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -10,11 +10,11 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { restoreTargetStatements } from './restore-grants.ts';
 import { grantWorkerLaunch, orchestrationFunction } from './state-machine.ts';
-import { MANAGED_TAG_KEY, MANAGED_TAG_VALUE, WORKER_ROLE_NAME_PREFIX } from './tags.ts';
+import { WORKER_ROLE_NAME_PREFIX } from './tags.ts';
 
-/** Every resource a restore creates carries this tag (core/orchestration/restore-types.ts RESTORE_TAG). */
-export const RESTORE_TAG_KEY = 'cloudkeep:restore';
+export { RESTORE_TAG_KEY } from './restore-grants.ts';
 
 export interface RestoreStateMachineProps {
   readonly table: dynamodb.ITable;
@@ -32,6 +32,24 @@ export interface RestoreStateMachineProps {
   readonly volumePollInterval?: Duration;
   /** @default 80 */
   readonly maxVolumeChecks?: number;
+  /** Between checks of the snapshot copies of an instance restored into a member account. @default Duration.minutes(1) */
+  readonly copyPollInterval?: Duration;
+  /** @default 600 */
+  readonly maxCopyChecks?: number;
+}
+
+interface PollLoop {
+  /** State names: Pass (count 0), Wait, Pass (count + 1), Choice, Fail. */
+  names: [string, string, string, string, string];
+  /** The first call (starts the work) and the repeated one (checks it); both report `flag`. */
+  first: sfn.INextable & sfn.IChainable;
+  check: sfn.INextable & sfn.IChainable;
+  flag: string;
+  interval: Duration;
+  max: number;
+  error: string;
+  cause: string;
+  done: sfn.IChainable;
 }
 
 /** Restore runs on its own: a failed step, a StopExecution and an execution timeout all end in RestoreCleanup. */
@@ -42,16 +60,19 @@ export class RestoreStateMachine extends Construct {
   constructor(scope: Construct, id: string, props: RestoreStateMachineProps) {
     super(scope, id);
     const shared = props.orchestrationRole;
-    const fn = (name: string, file: string, own: 'read' | undefined, environment: Record<string, string> = {}) =>
+    const fn = (name: string, file: string, own: 'read' | 'readWrite' | undefined, environment: Record<string, string> = {}) =>
       (this.functions[name] = orchestrationFunction(this, name, file, { ...props, access: own ?? 'read', role: own ? undefined : shared, environment }));
     const start = fn('StartRestoreFunction', 'restore-start', 'read');
-    const worker = fn('StartRestoreWorkerFunction', 'restore-start-worker', 'read', { CLOUDKEEP_WORKER_LAUNCH_TEMPLATE: props.workerLaunchTemplate, CLOUDKEEP_WORKER_KEY: props.workerKeySpec });
+    // The worker launcher takes one of the account's worker slots (a conditional write); ReleaseRestoreSlot gives it back.
+    const worker = fn('StartRestoreWorkerFunction', 'restore-start-worker', 'readWrite', { CLOUDKEEP_WORKER_LAUNCH_TEMPLATE: props.workerLaunchTemplate, CLOUDKEEP_WORKER_KEY: props.workerKeySpec });
     grantWorkerLaunch(worker);
+    const releaseSlot = fn('ReleaseRestoreSlotFunction', 'restore-release-slot', 'readWrite');
     const createVolumes = fn('CreateRestoredVolumesFunction', 'restore-create-volumes', undefined);
     const checkVolumes = fn('CheckRestoredVolumesFunction', 'restore-check-volumes', undefined);
+    const copySnapshots = fn('CopyInstanceSnapshotsFunction', 'restore-copy-snapshots', undefined);
     const runInstance = fn('RunRestoredInstanceFunction', 'restore-run-instance', undefined);
     const cleanup = fn('RestoreCleanupFunction', 'restore-cleanup', undefined);
-    grantRestoreTargets(shared);
+    for (const s of restoreTargetStatements('own')) shared.addToPrincipalPolicy(s);
 
     const invoke = (name: string, f: lambda.IFunction, payload: Record<string, unknown>, resultPath: string) => {
       const task = new tasks.LambdaInvoke(this, name, { stateName: name, lambdaFunction: f, payload: sfn.TaskInput.fromObject(payload), payloadResponseOnly: true, resultPath, retryOnServiceExceptions: true });
@@ -72,30 +93,40 @@ export class RestoreStateMachine extends Construct {
       taskTimeout: sfn.Timeout.duration(props.workerTimeout ?? Duration.hours(12)),
       resultPath: '$.restored',
     });
-    const maxChecks = props.maxVolumeChecks ?? 80;
-    const wait = new sfn.Wait(this, 'WaitForVolumes', { time: sfn.WaitTime.duration(props.volumePollInterval ?? Duration.seconds(15)) });
-    const initChecks = new sfn.Pass(this, 'InitVolumeChecks', { result: sfn.Result.fromObject({ count: 0 }), resultPath: '$.checks' });
-    const countCheck = new sfn.Pass(this, 'CountVolumeCheck', { parameters: { count: sfn.JsonPath.mathAdd(sfn.JsonPath.numberAt('$.checks.count'), 1) }, resultPath: '$.checks' });
-    const timedOut = new sfn.Fail(this, 'VolumesTimedOut', { error: 'Cloudkeep.VolumeTimeout', cause: `the restored volumes were not available within ${maxChecks} status checks` });
+    // Every worker slot of the account is taken (backup or other restore workers): wait for one, like StartWorker.
+    workerTask.addRetry({ errors: ['Cloudkeep.WorkerSlotsBusy'], interval: Duration.minutes(1), backoffRate: 1.5, maxDelay: Duration.minutes(10), jitterStrategy: sfn.JitterType.FULL, maxAttempts: 80 });
+    const release = invoke('ReleaseRestoreSlot', releaseSlot, { restoreId, account: sfn.JsonPath.stringAt('$.restore.account') }, sfn.JsonPath.DISCARD);
     const done = new sfn.Succeed(this, 'RestoreDone');
-    const available = new sfn.Choice(this, 'VolumesAvailable')
-      .when(sfn.Condition.booleanEquals('$.volumes.available', true), done)
-      .when(sfn.Condition.numberGreaterThanEquals('$.checks.count', maxChecks), timedOut)
-      .otherwise(wait);
-    const volumes = invoke('CreateRestoredVolumes', createVolumes, { restore: at('$.restore'), restored: at('$.restored') }, '$.volumes')
-      .next(initChecks).next(wait).next(countCheck)
-      .next(invoke('CheckRestoredVolumes', checkVolumes, { restore: at('$.restore'), volumes: at('$.volumes') }, '$.volumes'))
-      .next(available);
-    const instance = invoke('RunRestoredInstance', runInstance, { restore: at('$.restore'), restored: at('$.restored') }, '$.instance').next(done);
+    const restoredOf = { restore: at('$.restore'), restored: at('$.restored') };
+    const maxChecks = props.maxVolumeChecks ?? 80;
+    const volumes = this.poll({
+      names: ['InitVolumeChecks', 'WaitForVolumes', 'CountVolumeCheck', 'VolumesAvailable', 'VolumesTimedOut'],
+      first: invoke('CreateRestoredVolumes', createVolumes, restoredOf, '$.volumes'),
+      check: invoke('CheckRestoredVolumes', checkVolumes, { restore: at('$.restore'), volumes: at('$.volumes') }, '$.volumes'),
+      flag: '$.volumes.available', interval: props.volumePollInterval ?? Duration.seconds(15), max: maxChecks,
+      error: 'Cloudkeep.VolumeTimeout', cause: `the restored volumes were not available within ${maxChecks} status checks`, done,
+    });
+    const instance = invoke('RunRestoredInstance', runInstance, { ...restoredOf, copies: at('$.copies') }, '$.instance').next(done);
+    // Into a member account, the instance's snapshots are copied there first (shared, then CopySnapshot with the member role).
+    const maxCopyChecks = props.maxCopyChecks ?? 600;
+    const copies = this.poll({
+      names: ['InitCopyChecks', 'WaitForCopies', 'CountCopyCheck', 'CopiesAvailable', 'CopiesTimedOut'],
+      first: invoke('CopyInstanceSnapshots', copySnapshots, restoredOf, '$.copies'),
+      check: invoke('CheckSnapshotCopies', copySnapshots, restoredOf, '$.copies'),
+      flag: '$.copies.available', interval: props.copyPollInterval ?? Duration.minutes(1), max: maxCopyChecks,
+      error: 'Cloudkeep.CopyTimeout', cause: `the snapshot copies were not completed within ${maxCopyChecks} status checks`, done: instance,
+    });
+    const noCopies = new sfn.Pass(this, 'NoSnapshotCopies', { result: sfn.Result.fromObject({ copies: {}, available: true }), resultPath: '$.copies' }).next(instance);
     const mode = new sfn.Choice(this, 'RestoreMode')
       .when(sfn.Condition.stringEquals('$.restore.mode', 'volume'), volumes)
-      .when(sfn.Condition.stringEquals('$.restore.mode', 'instance'), instance)
+      .when(sfn.Condition.and(sfn.Condition.stringEquals('$.restore.mode', 'instance'), sfn.Condition.isPresent('$.restore.target.accountId')), copies)
+      .when(sfn.Condition.stringEquals('$.restore.mode', 'instance'), noCopies)
       .otherwise(done);
 
     // Everything after StartRestore creates resources: any failure cleans up by the restore tag, then fails the execution.
     const cleanupTask = invoke('RestoreCleanup', cleanup, { restoreId, account: sfn.JsonPath.stringAt('$.account'), target: at('$.target') }, '$.cleanup');
     cleanupTask.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.cleanupError' }).next(failed);
-    const restore = new sfn.Parallel(this, 'Restore', { outputPath: '$[0]' }).branch(workerTask.next(mode)).addCatch(cleanupTask, { errors: ['States.ALL'], resultPath: '$.error' });
+    const restore = new sfn.Parallel(this, 'Restore', { outputPath: '$[0]' }).branch(workerTask.next(release).next(mode)).addCatch(cleanupTask, { errors: ['States.ALL'], resultPath: '$.error' });
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: props.stateMachineName,
@@ -111,6 +142,19 @@ export class RestoreStateMachine extends Construct {
       targets: [new eventTargets.LambdaFunction(cleanup, { event: events.RuleTargetInput.fromObject({ restoreId: events.EventField.fromPath('$.detail.name'), request: events.EventField.fromPath('$.detail.input') }), retryAttempts: 8 })],
     });
     this.acknowledgeFindings(props.table, shared, worker);
+  }
+
+  /** first -> count 0 -> wait -> count + 1 -> check -> done when `flag`, failed after `max` checks, else wait again. */
+  private poll(p: PollLoop): sfn.IChainable {
+    const [initName, waitName, countName, choiceName, failName] = p.names;
+    const wait = new sfn.Wait(this, waitName, { time: sfn.WaitTime.duration(p.interval) });
+    const init = new sfn.Pass(this, initName, { result: sfn.Result.fromObject({ count: 0 }), resultPath: '$.checks' });
+    const count = new sfn.Pass(this, countName, { parameters: { count: sfn.JsonPath.mathAdd(sfn.JsonPath.numberAt('$.checks.count'), 1) }, resultPath: '$.checks' });
+    const choice = new sfn.Choice(this, choiceName)
+      .when(sfn.Condition.booleanEquals(p.flag, true), p.done)
+      .when(sfn.Condition.numberGreaterThanEquals('$.checks.count', p.max), new sfn.Fail(this, failName, { error: p.error, cause: p.cause }))
+      .otherwise(wait);
+    return sfn.Chain.start(p.first).next(init).next(wait).next(count).next(p.check).next(choice);
   }
 
   private acknowledgeFindings(table: dynamodb.ITable, shared: iam.IRole, worker: Construct): void {
@@ -134,23 +178,4 @@ export class RestoreStateMachine extends Construct {
     }
     ack(this.stateMachine, 'AwsSolutions-IAM5[Resource::*]', 'X-Ray segments and CloudWatch Logs delivery support no resource-level permissions.');
   }
-}
-
-/** The shared role's restore rights in the control-plane account (member accounts grant theirs in the member role). */
-function grantRestoreTargets(shared: iam.IRole): void {
-  const arn = (type: string, account: string = Aws.ACCOUNT_ID) => `arn:${Aws.PARTITION}:ec2:*:${account}:${type}/*`;
-  const snapshots = `arn:${Aws.PARTITION}:ec2:*::snapshot/*`;
-  const images = `arn:${Aws.PARTITION}:ec2:*::image/*`;
-  const requestTag = { Null: { [`aws:RequestTag/${RESTORE_TAG_KEY}`]: 'false' } };
-  const resourceTag = { Null: { [`aws:ResourceTag/${RESTORE_TAG_KEY}`]: 'false' } };
-  const managed = { StringEquals: { [`aws:ResourceTag/${MANAGED_TAG_KEY}`]: MANAGED_TAG_VALUE } };
-  const add = (actions: string[], resources: string[], conditions?: Record<string, unknown>) => shared.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources, conditions }));
-  add(['ec2:DescribeVolumes', 'ec2:DescribeInstances', 'ec2:DescribeImages', 'ec2:DescribeSnapshots'], ['*']);
-  // New volumes, images and instances only with the restore tag in the request; sources are restored (managed) snapshots.
-  add(['ec2:CreateVolume', 'ec2:RunInstances'], [arn('volume'), arn('instance')], requestTag);
-  add(['ec2:RegisterImage'], [images], requestTag);
-  add(['ec2:CreateVolume', 'ec2:RegisterImage', 'ec2:RunInstances', 'ec2:ModifySnapshotAttribute', 'ec2:DeleteSnapshot'], [snapshots], managed);
-  add(['ec2:RunInstances'], [images, arn('subnet'), arn('security-group'), arn('network-interface')]);
-  add(['ec2:CreateTags'], [arn('volume'), arn('instance'), images], { StringEquals: { 'ec2:CreateAction': ['CreateVolume', 'RunInstances', 'RegisterImage'] } });
-  add(['ec2:DeleteVolume', 'ec2:TerminateInstances', 'ec2:DeregisterImage'], [arn('volume'), arn('instance'), images], resourceTag);
 }

@@ -93,7 +93,7 @@ export function orchestrationFunction(scope: Construct, name: string, file: stri
 }
 
 /**
- * LoadPolicy -> Discover -> Map(snapshots, bounded wait loop, worker (cleaned up on failure), prune; each item caught) -> RecordSession.
+ * LoadPolicy -> (skipped: end) Discover -> Map(snapshots, bounded wait loop, worker (cleaned up on failure), prune; each item caught) -> RecordSession.
  * A failed LoadPolicy or Discover ends the run failed; once a session exists, FailSession records it failed first.
  */
 export class BackupStateMachine extends Construct {
@@ -179,11 +179,15 @@ export class BackupStateMachine extends Construct {
     failSession.next(runFailed);
     const loadPolicyTask = invoke('LoadPolicy', loadPolicy, whole, '$.run').addCatch(runFailed, { errors: ['States.ALL'], resultPath: '$.error' });
     const discoverTask = invoke('Discover', discover, undefined, '$.discovery', '$.run').addCatch(failSession, { errors: ['States.ALL'], resultPath: '$.error' });
-    const definition = loadPolicyTask
-      .next(discoverTask)
+    // A scheduled run of a disabled policy: LoadPolicy recorded nothing ($.run.skipped), the run ends at once.
+    const skipDisabled = new sfn.Choice(this, 'SkipDisabledRun')
+      .when(sfn.Condition.booleanEquals('$.run.skipped', true), new sfn.Succeed(this, 'RunSkipped'))
+      .otherwise(discoverTask);
+    discoverTask
       .next(map)
       .next(recordSession)
       .next(outcome);
+    const definition = loadPolicyTask.next(skipDisabled);
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: props.stateMachineName,

@@ -1,9 +1,7 @@
 // `cloudkeep start` (npm start): the embedded default end to end on one machine, then the API and the
 // console on 127.0.0.1 until SIGINT/SIGTERM. `cloudkeep demo` is the same without the server.
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '../../core/errors.ts';
 import type { Repository } from '../../core/repo/repository.ts';
 import { parseSize } from '../../core/util/units.ts';
@@ -11,11 +9,14 @@ import { newToken, TokenAuthenticator } from '../../functions/api/auth.ts';
 import { startLocalServer } from '../../functions/api/local-server.ts';
 import { LocalRestoreJobs } from '../../functions/api/restore-jobs.ts';
 import { buildApi } from '../../functions/api/routes.ts';
+import { consoleDir, consoleMissingNote } from '../console-dir.ts';
 import { emit, makeProcessor, type GlobalOptions } from '../context.ts';
 import { CheckFailedError } from '../errors.ts';
 import { FileVerifyHistory, LocalInventory, LocalPolicyRunner, LocalSnapshotCatalog } from '../local-api-adapters.ts';
 import { demoSummary, runDemo } from '../local-demo.ts';
-import { LocalPlane } from '../local-plane.ts';
+import { LOCAL_TARGETS, LocalPlane } from '../local-plane.ts';
+import { LocalScheduleLoop } from '../local-schedule-loop.ts';
+import { withScheduleSync } from '../local-schedule-sync.ts';
 import { LOCAL_ACCOUNT } from '../local-run.ts';
 
 export interface StartOptions {
@@ -24,12 +25,6 @@ export interface StartOptions {
   fresh?: boolean;
   serve: boolean;
   port: string;
-}
-
-/** The built console: dist/console of the package (from the sources or from dist/ itself). */
-function consoleDir(): string {
-  const fromDist = import.meta.url.endsWith('.js');
-  return fileURLToPath(new URL(fromDist ? '../../console/' : '../../dist/console/', import.meta.url));
 }
 
 function parsePort(text: string): number {
@@ -58,18 +53,20 @@ export async function runStart(o: StartOptions, g0: GlobalOptions): Promise<void
   if (o.serve) await serve(plane, repo, port);
 }
 
-/** The API and the console on 127.0.0.1 until SIGINT/SIGTERM; then waits for running restores and runs. */
+/** The API, the console and the local schedules on 127.0.0.1 until SIGINT/SIGTERM; then waits for running restores and runs. */
 async function serve(plane: LocalPlane, repo: Repository, port: number): Promise<void> {
   const token = newToken();
   const log = (entry: Record<string, unknown>) => process.stderr.write(`${JSON.stringify(entry)}\n`);
   const restores = new LocalRestoreJobs(repo, join(plane.dir, 'restores'), () => makeProcessor(repo, plane.g), log);
+  const runner = new LocalPolicyRunner(plane);
   const router = buildApi({
     authenticator: new TokenAuthenticator({ [token]: { principal: 'local-admin', accounts: [LOCAL_ACCOUNT] } }),
-    store: plane.store,
+    // Policies saved in the console get their local schedules, as `cloudkeep policy apply` makes them.
+    store: withScheduleSync(plane.store, plane.scheduler, (line) => log({ level: 'warn', message: line })),
     repo,
     restores,
     inventory: new LocalInventory(plane),
-    runner: new LocalPolicyRunner(plane),
+    runner,
     snapshots: new LocalSnapshotCatalog(plane),
     sessionLog: plane.sessionLog,
     verifyHistory: new FileVerifyHistory(plane.dir),
@@ -79,15 +76,20 @@ async function serve(plane: LocalPlane, repo: Repository, port: number): Promise
   const server = await startLocalServer(router, port, '127.0.0.1', { staticDir });
   const out = (line: string) => process.stdout.write(`${line}\n`);
   out('');
-  if (!existsSync(join(staticDir, 'index.html'))) out(`note: the console is not built (${staticDir} is missing; npm run build makes it); the API answers under /api`);
+  const note = consoleMissingNote(staticDir);
+  if (note) out(note);
   out(`console: ${server.url}/?token=${token}`);
   out(`API: ${server.url}/api (authorization: Bearer ${token}), account ${LOCAL_ACCOUNT}; restores go to ${join(plane.dir, 'restores')}`);
   out('press Ctrl+C to stop');
+  // The policies' schedules fire while this serves, through the runner the API's run now uses.
+  const schedules = new LocalScheduleLoop({ scheduler: plane.scheduler, groupName: LOCAL_TARGETS.groupName, store: plane.store, runner, log: out });
+  schedules.start();
   const signal = await new Promise<string>((done) => {
     process.once('SIGINT', () => done('SIGINT'));
     process.once('SIGTERM', () => done('SIGTERM'));
   });
   out(`${signal}: stopping; waiting for running restores and backup runs`);
+  await schedules.stop();
   await server.close();
   await restores.idle();
   await plane.idle();

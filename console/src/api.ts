@@ -2,6 +2,12 @@
 import type { PolicyProblem } from './types.ts';
 
 const TOKEN_KEY = 'cloudkeep.token';
+let apiBase = '/api';
+
+/** Where the API is (from /config.json in AWS; /api by default). */
+export function setApiBase(base: string): void {
+  apiBase = base;
+}
 
 export function getToken(): string | null {
   return sessionStorage.getItem(TOKEN_KEY);
@@ -44,7 +50,7 @@ export async function api<T>(method: string, path: string, body?: unknown, signa
   const headers: Record<string, string> = { accept: 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`/api${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
+  const res = await fetch(`${apiBase}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
   const text = await res.text();
   let json: Record<string, unknown> = {};
   try {

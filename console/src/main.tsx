@@ -4,14 +4,14 @@ import '@mantine/charts/styles.css';
 import { createTheme, MantineProvider } from '@mantine/core';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { App } from './App.tsx';
+import { Boot } from './Boot.tsx';
 
 const theme = createTheme({ primaryColor: 'teal', defaultRadius: 'sm' });
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <MantineProvider theme={theme} defaultColorScheme="light">
-      <App />
+      <Boot />
     </MantineProvider>
   </StrictMode>,
 );

@@ -51,7 +51,7 @@ export interface LogEntry {
 
 export interface RestorePoint {
   id: string;
-  resource: { id: string; kind: string; provider: string; account: string };
+  resource: { id: string; kind: string; provider: string; account: string; region?: string };
   kind: 'full' | 'incremental';
   parent: string | null;
   /** ISO 8601, as in the manifest. */
@@ -61,6 +61,8 @@ export interface RestorePoint {
   storedBytes: number;
   disks: { name: string; size: number }[];
   tags: Record<string, string>;
+  /** The restore kinds this point supports on this server (absent on servers of before them). */
+  restoreKinds?: string[];
   chainPosition?: number;
   chainLength?: number;
 }
@@ -113,5 +115,5 @@ export interface PlanResult {
   };
 }
 
-/** The API's restore job as JSON (functions/api/ports.ts, shared as a type only). */
-export type { RestoreJob } from '../../functions/api/ports.ts';
+/** The API's restore jobs as JSON (functions/api/ports.ts, shared as types only); narrow on `kind`. */
+export type { AwsRestoreJob, AwsRestoreResult, ImageRestoreJob, RestoreJob } from '../../functions/api/ports.ts';

@@ -44,6 +44,21 @@ export interface NewInstance {
   clientToken: string;
 }
 
+/** A copy into the target account of a snapshot shared with it. */
+export interface NewSnapshotCopy {
+  region: string;
+  sourceSnapshotId: string;
+  description: string;
+  tags: Record<string, string>;
+}
+
+/** A snapshot this account owns, with its state (pending, completed, error) and tags. */
+export interface OwnSnapshot {
+  id: string;
+  state: string;
+  tags: Record<string, string>;
+}
+
 /** What a restore left in a region, found by its cloudkeep:restore tag. */
 export interface TaggedResources {
   snapshots: string[];
@@ -60,6 +75,10 @@ export interface RestoreTarget {
   runInstance(spec: NewInstance): Promise<string>;
   /** Lets `accountId` create volumes from the snapshot (a restore into another account). */
   shareSnapshot(region: string, snapshotId: string, accountId: string): Promise<void>;
+  /** Copies a snapshot shared with this account into it (tagged on creation); returns the copy's id. */
+  copySnapshot(spec: NewSnapshotCopy): Promise<string>;
+  /** This account's snapshots tagged key=value. */
+  ownSnapshots(region: string, key: string, value: string): Promise<OwnSnapshot[]>;
   findTagged(region: string, key: string, value: string): Promise<TaggedResources>;
   /** Each delete treats "already gone" as done. */
   deleteSnapshot(region: string, id: string): Promise<void>;

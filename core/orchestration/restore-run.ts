@@ -41,8 +41,11 @@ export async function checkVolumes(targets: RestoreTargets, plan: RestorePlan, v
   return { volumeIds: [...volumeIds], available: found.every((x) => x.state === 'available') };
 }
 
-/** Registers an image from the restored root disk and launches it with the recorded type, network, tags and every other disk. */
-export async function runRestoredInstance(targets: RestoreTargets, plan: RestorePlan, restored: RestoredPoint): Promise<{ instanceId: string; imageId: string }> {
+/**
+ * Registers an image from the restored root disk and launches it with the recorded type, network, tags and every other disk.
+ * In a member account the disks are the copies made there (`copies`, restore-copies.ts): an account registers only its own snapshots.
+ */
+export async function runRestoredInstance(targets: RestoreTargets, plan: RestorePlan, restored: RestoredPoint, copies: Record<string, string> = {}): Promise<{ instanceId: string; imageId: string }> {
   if (restored.resource.kind !== 'instance') throw new InvalidArgumentError(`restore point ${restored.pointId} is of a ${restored.resource.kind}, not an instance: restore its volumes instead`);
   const config = instanceConfigFromTags(restored.pointId, restored.tags, restored.snapshots.map((s) => s.volumeId));
   const o = plan.instance ?? {};
@@ -53,14 +56,18 @@ export async function runRestoredInstance(targets: RestoreTargets, plan: Restore
   const root = restored.snapshots.find((s) => config.devices[s.volumeId] === config.rootDeviceName);
   if (!root) throw new InvalidArgumentError(`restore point ${restored.pointId} has no disk on the root device ${config.rootDeviceName}`);
   const tags = { ...config.tags, ...plan.tags };
+  const snapshotIn = (id: string) => {
+    if (plan.target.accountId && !copies[id]) throw new InvalidArgumentError(`restored snapshot ${id} has no copy in account ${plan.target.accountId}; copy it first (CopyInstanceSnapshots)`);
+    return copies[id] ?? id;
+  };
   const imageId = await targets.target.registerImage({
     region, name: `cloudkeep-restore-${plan.restoreId}`.slice(0, 128), architecture: config.architecture, rootDeviceName: config.rootDeviceName,
-    rootSnapshotId: root.snapshotId, enaSupport: config.enaSupport, tags: plan.tags,
+    rootSnapshotId: snapshotIn(root.snapshotId), enaSupport: config.enaSupport, tags: plan.tags,
   });
   const instanceId = await targets.target.runInstance({
     region, imageId, instanceType: o.instanceType ?? config.instanceType, subnetId: o.subnetId ?? config.subnetId,
     securityGroupIds: o.securityGroupIds ?? config.securityGroupIds, tags, clientToken: token(plan.restoreId, 'instance'),
-    blockDevices: restored.snapshots.filter((s) => s !== root).map((s) => ({ deviceName: config.devices[s.volumeId], snapshotId: s.snapshotId, sizeGiB: s.sizeGiB, volumeType: 'gp3' })),
+    blockDevices: restored.snapshots.filter((s) => s !== root).map((s) => ({ deviceName: config.devices[s.volumeId], snapshotId: snapshotIn(s.snapshotId), sizeGiB: s.sizeGiB, volumeType: 'gp3' })),
   });
   return { instanceId, imageId };
 }
@@ -75,7 +82,8 @@ export interface RestoreCleanup {
 
 /**
  * After a failed, cancelled or timed-out restore: everything carrying its restore tag goes: its worker,
- * then the instances, images and volumes in the target account, then the snapshots the worker wrote.
+ * then the instances, images and volumes in the target account, then the snapshots the worker wrote
+ * and their copies in a member account.
  * A volume still being created makes the cleanup fail as retryable (it can only be deleted once available).
  */
 export async function cleanupRestore(targets: RestoreTargets, restoreId: string, target: RestoreTargetRef): Promise<RestoreCleanup> {
@@ -90,6 +98,9 @@ export async function cleanupRestore(targets: RestoreTargets, restoreId: string,
   const volumes = found.volumes.filter((v) => v.state === 'available' || v.state === 'error').map((v) => v.id);
   for (const id of volumes) await targets.target.deleteVolume(target.region, id);
   for (const id of own.snapshots) await targets.own.deleteSnapshot(target.region, id);
+  // In a member account: the copies of the restored snapshots (their images are gone already).
+  const copies = own === found ? [] : found.snapshots;
+  for (const id of copies) await targets.target.deleteSnapshot(target.region, id);
   const instances = own === found ? found.instances : [...own.instances, ...found.instances];
-  return { instances, images: found.images, volumes, snapshots: own.snapshots };
+  return { instances, images: found.images, volumes, snapshots: [...own.snapshots, ...copies.filter((id) => !own.snapshots.includes(id))] };
 }

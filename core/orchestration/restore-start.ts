@@ -2,14 +2,16 @@
 import { createHash } from 'node:crypto';
 import type { ControlStore } from '../control/control-store.ts';
 import { asAccountId } from '../control/control-ids.ts';
+import { slotHolder } from '../control/worker-slots.ts';
 import { InvalidArgumentError } from '../errors.ts';
 import { parsePolicy, type Policy } from '../policy/policy-schema.ts';
 import { TaskSchema, type WorkerTask } from '../../worker-image/task.ts';
 import { loadRunPolicy } from './plan-run.ts';
+import { WorkerSlotsBusyError } from './errors.ts';
 import type { WorkerLauncher } from './ports.ts';
 import { RESTORE_TAG, RestoreRequestSchema, type RestorePlan } from './restore-types.ts';
 import { SNAPSHOT_TAGS } from './run-types.ts';
-import { chooseInstanceType, chooseSubnet, taskUserData, type WorkerSettings } from './worker-run.ts';
+import { chooseInstanceType, chooseSubnet, DEFAULT_ACCOUNT_WORKER_SLOTS, DEFAULT_SLOT_LEASE_MS, taskUserData, type WorkerSettings } from './worker-run.ts';
 
 const accountOfRole = (arn: string) => arn.split(':')[4];
 
@@ -35,9 +37,6 @@ export async function startRestore(store: ControlStore, request: unknown, restor
   }
   if (r.volume && r.instance) throw new InvalidArgumentError('give "volume" or "instance", not both');
   if (r.instance && r.disks) throw new InvalidArgumentError('an instance restore restores every disk of the point: leave "disks" out');
-  if (r.instance && r.target.roleArn) {
-    throw new InvalidArgumentError('an instance restore registers an image from the restored root snapshot, which needs the snapshot in the same account: restore instances into the control-plane account, or restore volumes into a member account');
-  }
   const targetAccount = r.target.roleArn ? accountOfRole(r.target.roleArn) : undefined;
   return {
     restoreId, account: r.account, policyId: r.policyId, pointId: r.pointId, ...(r.disks ? { disks: r.disks } : {}),
@@ -60,9 +59,18 @@ export function buildRestoreTask(plan: RestorePlan, policy: Policy, taskToken: s
   });
 }
 
+/** The worker slot a restore's worker holds (one per restore), like a backup worker's `session/resource`. */
+export const restoreSlotHolder = (restoreId: string): string => slotHolder(`restore:${restoreId}`, 'worker');
+
+/** Gives back the restore worker's slot (after the worker ended, whichever way); nothing held is fine. */
+export async function releaseRestoreSlot(store: ControlStore, account: string, restoreId: string): Promise<void> {
+  await store.releaseWorkerSlots(asAccountId(account), { holder: restoreSlotHolder(restoreId) });
+}
+
 /**
  * Launches the restore worker with the policy's largest size (the point's size is unknown until read),
  * tagged with the restore: cleanup finds it by that tag, like everything else the restore made.
+ * It first takes one of the account's worker slots, shared with backup workers; WorkerSlotsBusyError when all are taken.
  */
 export async function launchRestoreWorker(store: ControlStore, launcher: WorkerLauncher, plan: RestorePlan, taskToken: string, settings: WorkerSettings): Promise<{ instanceId: string; instanceType: string; subnetId: string }> {
   const policy = await loadRunPolicy(store, plan.account, plan.policyId);
@@ -70,6 +78,10 @@ export async function launchRestoreWorker(store: ControlStore, launcher: WorkerL
   const userData = taskUserData(buildRestoreTask(plan, policy, taskToken, settings));
   const instanceType = chooseInstanceType(policy.worker.instanceSize, Number.POSITIVE_INFINITY);
   const subnetId = chooseSubnet(policy.worker.subnets, plan.target.region, plan.restoreId);
+  const slots = settings.accountWorkerSlots ?? DEFAULT_ACCOUNT_WORKER_SLOTS;
+  if (!(await store.acquireWorkerSlot(asAccountId(plan.account), restoreSlotHolder(plan.restoreId), slots, settings.slotLeaseMs ?? DEFAULT_SLOT_LEASE_MS))) {
+    throw new WorkerSlotsBusyError(`all ${slots} worker slots of account ${plan.account} are taken (backup and restore workers share them); restore ${plan.restoreId} waits for one`);
+  }
   const clientToken = createHash('sha256').update(taskToken).digest('hex').slice(0, 64);
   const tags = { [SNAPSHOT_TAGS.managed]: SNAPSHOT_TAGS.managedValue, [RESTORE_TAG]: plan.restoreId };
   const { instanceId } = await launcher.launch({ region: plan.target.region, instanceType, subnetId, spot: false, userData, tags, clientToken });

@@ -29,7 +29,7 @@ export interface WorkerSettings {
 }
 
 export const DEFAULT_ACCOUNT_WORKER_SLOTS = 4;
-const DEFAULT_SLOT_LEASE_MS = 12 * 3_600_000;
+export const DEFAULT_SLOT_LEASE_MS = 12 * 3_600_000;
 
 /**
  * Each worker's share of the account's EBS read quota: at most `slots` workers of the account read

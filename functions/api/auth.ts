@@ -15,6 +15,8 @@ export interface Principal {
 
 /** Turns the Authorization header into a principal; throws UnauthenticatedError when it cannot. */
 export interface Authenticator {
+  /** How callers sign in (GET /capabilities); absent: token. */
+  readonly kind?: 'token' | 'cognito';
   authenticate(authorization: string | undefined): Promise<Principal>;
 }
 
@@ -30,6 +32,7 @@ const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8
 
 /** Bearer tokens from a token file, compared in constant time. */
 export class TokenAuthenticator implements Authenticator {
+  readonly kind = 'token' as const;
   private readonly entries: Array<{ digest: Buffer; principal: Principal }>;
 
   constructor(tokens: TokenFile) {

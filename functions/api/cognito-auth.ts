@@ -31,6 +31,7 @@ const SERVER_SIDE = [FetchError, JwksValidationError, NotSupportedError];
  * audience and token_use.
  */
 export class CognitoAuthenticator implements Authenticator {
+  readonly kind = 'cognito' as const;
   private readonly verifier;
 
   constructor(options: CognitoAuthenticatorOptions) {

@@ -1,9 +1,11 @@
 // Restore points as the API shows them: one point, its place in its chain, and the repository's totals for an account.
 import type { Manifest } from '../../core/repo/manifest.ts';
 import type { Repository } from '../../core/repo/repository.ts';
-import type { VerifyRecord } from './ports.ts';
+import type { RestoreKind, VerifyRecord } from './ports.ts';
+import { restoreKindsOf } from './restore-requests.ts';
 
-export function pointView(m: Manifest) {
+/** A restore point with the kinds of restore it offers among `offered` (the server's). */
+export function pointView(m: Manifest, offered: readonly RestoreKind[] = []) {
   return {
     id: m.id,
     resource: m.resource,
@@ -15,6 +17,7 @@ export function pointView(m: Manifest) {
     storedBytes: m.stats.bytesStored,
     disks: m.disks.map((d) => ({ name: d.name, size: d.size })),
     tags: m.tags,
+    restoreKinds: restoreKindsOf(m, offered),
   };
 }
 
@@ -22,7 +25,7 @@ export function pointView(m: Manifest) {
  * The points with their chain position (0: the full, n: n parents away from it) and the number of
  * points in their chain. A parent missing from `points` (pruned) ends the walk: its child counts as the start.
  */
-export function chainViews(points: readonly Manifest[]) {
+export function chainViews(points: readonly Manifest[], offered: readonly RestoreKind[] = []) {
   const byId = new Map(points.map((m) => [m.id, m]));
   const rootAndDepth = (m: Manifest): { root: string; depth: number } => {
     let depth = 0;
@@ -40,7 +43,7 @@ export function chainViews(points: readonly Manifest[]) {
   const placed = points.map((m) => ({ m, ...rootAndDepth(m) }));
   const lengths = new Map<string, number>();
   for (const p of placed) lengths.set(p.root, (lengths.get(p.root) ?? 0) + 1);
-  return placed.map((p) => ({ ...pointView(p.m), chainPosition: p.depth, chainLength: lengths.get(p.root) ?? 1 }));
+  return placed.map((p) => ({ ...pointView(p.m, offered), chainPosition: p.depth, chainLength: lengths.get(p.root) ?? 1 }));
 }
 
 /** Totals of the account's restore points in the repository; the URL is the store's description (never secrets). */

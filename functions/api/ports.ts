@@ -53,42 +53,87 @@ export interface VerifyHistory {
 
 export type RestoreStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
 
-/** What a finished restore reports: the engine's result plus the restored image's digest. */
+/** image: a disk into a file under the local server's restore directory; the others: through the AWS restore state machine. */
+export const RESTORE_KINDS = ['image', 'snapshot', 'ebs-volume', 'instance'] as const;
+export type RestoreKind = (typeof RESTORE_KINDS)[number];
+export type AwsRestoreKind = Exclude<RestoreKind, 'image'>;
+
+/** What a finished image restore reports: the engine's result plus the restored image's digest. */
 export interface RestoreJobResult extends RestoreResult {
   /** Hex SHA-256 of the restored image file. */
   sha256: string;
 }
 
-export interface RestoreJob {
+/** What a finished AWS restore made, in `region`. */
+export interface AwsRestoreResult {
+  region: string;
+  snapshots: Array<{ disk: string; snapshotId: string }>;
+  volumes?: Array<{ disk: string; volumeId: string; availabilityZone: string }>;
+  instanceId?: string;
+  imageId?: string;
+}
+
+interface RestoreJobBase {
   id: string;
   account: string;
   pointId: string;
-  disk: string;
-  /** Relative to the server's restore directory. */
-  targetPath: string;
   status: RestoreStatus;
   bytesDone: number;
   bytesTotal: number;
-  result: RestoreJobResult | null;
   error: string | null;
   /** ms since the epoch. */
   createdAt: number;
   endedAt: number | null;
 }
 
-export interface RestoreRequest {
+export interface ImageRestoreJob extends RestoreJobBase {
+  kind: 'image';
+  disk: string;
+  /** Relative to the server's restore directory. */
+  targetPath: string;
+  result: RestoreJobResult | null;
+}
+
+export interface AwsRestoreJob extends RestoreJobBase {
+  kind: AwsRestoreKind;
+  /** The disks asked for; null: every disk of the point. */
+  disks: string[] | null;
+  target: { region: string; roleArn?: string };
+  result: AwsRestoreResult | null;
+}
+
+/** Narrow on `kind` before reading the kind's fields. */
+export type RestoreJob = ImageRestoreJob | AwsRestoreJob;
+
+export interface ImageRestoreRequest {
+  kind: 'image';
   pointId: string;
   disk: string;
   targetPath: string;
 }
 
-/** Restores the server runs in the background (local mode: LocalRestoreJobs). */
+/** The AWS kinds' request (the restore state machine's, less account and policyId, which the server derives). */
+export interface AwsRestoreRequest {
+  kind: AwsRestoreKind;
+  pointId: string;
+  disks?: string[];
+  target: { region: string; roleArn?: string };
+  volume?: { availabilityZone: string; volumeType?: string; sizeGiB?: number; iops?: number; throughput?: number };
+  instance?: { instanceType?: string; subnetId?: string; securityGroupIds?: string[] };
+}
+
+export type RestoreRequest = ImageRestoreRequest | AwsRestoreRequest;
+
+/** Restores the server runs (local mode: LocalRestoreJobs, image; AWS: SfnRestoreService, the AWS kinds). */
 export interface RestoreService {
+  /** The kinds `start` accepts. */
+  readonly kinds: readonly RestoreKind[];
+  /** Starts a restore of one of `kinds`. */
   start(account: string, req: RestoreRequest): Promise<RestoreJob>;
   /** NotFoundError for an id of another account or none. */
-  get(account: string, id: string): RestoreJob;
+  get(account: string, id: string): RestoreJob | Promise<RestoreJob>;
   /** The account's restores, newest first. */
-  list(account: string): RestoreJob[];
-  /** Stops a running restore and removes its partial file; resolves with the cancelled job. */
+  list(account: string): RestoreJob[] | Promise<RestoreJob[]>;
+  /** Stops a running restore (and removes what it made); resolves with the cancelled job. */
   cancel(account: string, id: string): Promise<RestoreJob>;
 }

@@ -10,10 +10,10 @@ import type { Manifest } from '../../core/repo/manifest.ts';
 import type { Repository } from '../../core/repo/repository.ts';
 import { FileVolumeSink } from '../../providers/local/file-volume-sink.ts';
 import { NotFoundError } from './api-errors.ts';
-import type { RestoreJob, RestoreRequest, RestoreService } from './ports.ts';
+import type { ImageRestoreJob, RestoreKind, RestoreRequest, RestoreService } from './ports.ts';
 import { removePartial, restoreTarget, sha256File } from './restore-files.ts';
 
-export type { RestoreJob, RestoreRequest } from './ports.ts';
+export type { ImageRestoreJob, RestoreJob, RestoreRequest } from './ports.ts';
 
 /** The restore points of an account in the repository, newest last. */
 export async function accountPoints(repo: Repository, account: string): Promise<Manifest[]> {
@@ -26,7 +26,8 @@ interface Running {
 }
 
 export class LocalRestoreJobs implements RestoreService {
-  private readonly jobs = new Map<string, RestoreJob>();
+  readonly kinds: readonly RestoreKind[] = ['image'];
+  private readonly jobs = new Map<string, ImageRestoreJob>();
   private readonly running = new Map<string, Running>();
   private readonly repo: Repository;
   private readonly restoreDir: string;
@@ -41,7 +42,8 @@ export class LocalRestoreJobs implements RestoreService {
   }
 
   /** Checks the request, then starts the restore in the background. */
-  async start(account: string, req: RestoreRequest): Promise<RestoreJob> {
+  async start(account: string, req: RestoreRequest): Promise<ImageRestoreJob> {
+    if (req.kind !== 'image') throw new InvalidArgumentError(`kind ${JSON.stringify(req.kind)}: this server restores only images (kind "image")`);
     const target = restoreTarget(this.restoreDir, req.targetPath);
     const manifest = (await accountPoints(this.repo, account)).find((m) => m.id === req.pointId);
     if (!manifest) throw new NotFoundError(`no restore point ${JSON.stringify(req.pointId)} in account ${account}`);
@@ -49,8 +51,8 @@ export class LocalRestoreJobs implements RestoreService {
     if (!disk) throw new InvalidArgumentError(`restore point ${manifest.id} has no disk ${JSON.stringify(req.disk)}; it has ${manifest.disks.map((d) => d.name).join(', ') || 'none'}`);
     if (await stat(target).then(() => true, () => false)) throw new ConflictError(`target ${req.targetPath}`, 'the file exists: choose a new targetPath');
     for (const j of this.jobs.values()) if (j.status === 'running' && resolve(this.restoreDir, j.targetPath) === target) throw new ConflictError(`target ${req.targetPath}`, 'a running restore writes it');
-    const job: RestoreJob = {
-      id: randomUUID(), account, pointId: manifest.id, disk: disk.name, targetPath: relative(this.restoreDir, target),
+    const job: ImageRestoreJob = {
+      kind: 'image', id: randomUUID(), account, pointId: manifest.id, disk: disk.name, targetPath: relative(this.restoreDir, target),
       status: 'running', bytesDone: 0, bytesTotal: disk.size, result: null, error: null, createdAt: Date.now(), endedAt: null,
     };
     this.jobs.set(job.id, job);
@@ -60,18 +62,18 @@ export class LocalRestoreJobs implements RestoreService {
     return job;
   }
 
-  get(account: string, id: string): RestoreJob {
+  get(account: string, id: string): ImageRestoreJob {
     const job = this.jobs.get(id);
     if (!job || job.account !== account) throw new NotFoundError(`no restore ${JSON.stringify(id)} in account ${account}`);
     return job;
   }
 
-  list(account: string): RestoreJob[] {
+  list(account: string): ImageRestoreJob[] {
     return [...this.jobs.values()].filter((j) => j.account === account).reverse();
   }
 
   /** Aborts a running restore and waits until its partial file is gone; ConflictError when it already ended. */
-  async cancel(account: string, id: string): Promise<RestoreJob> {
+  async cancel(account: string, id: string): Promise<ImageRestoreJob> {
     const job = this.get(account, id);
     const run = this.running.get(id);
     if (job.status !== 'running' || !run) throw new ConflictError(`restore ${id}`, `it is ${job.status}: only a running restore can be cancelled`);
@@ -85,7 +87,7 @@ export class LocalRestoreJobs implements RestoreService {
     await Promise.all([...this.running.values()].map((r) => r.done));
   }
 
-  private async run(job: RestoreJob, manifest: Manifest, signal: AbortSignal): Promise<void> {
+  private async run(job: ImageRestoreJob, manifest: Manifest, signal: AbortSignal): Promise<void> {
     const processor = this.processor();
     const target = resolve(this.restoreDir, job.targetPath);
     const sink = new FileVolumeSink(target);

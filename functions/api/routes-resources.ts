@@ -63,7 +63,7 @@ export function registerResourceRoutes(r: Router, deps: ApiDeps): void {
         snapshots: snapshots
           .map((s) => ({ id: s.id, ...(s.volumeId ? { volumeId: s.volumeId } : {}), status: s.status, startTime: s.startTime }))
           .sort((a, b) => a.startTime - b.startTime),
-        restorePoints: chainViews(mine).sort((a, b) => Date.parse(a.finishedAt) - Date.parse(b.finishedAt) || a.chainPosition - b.chainPosition),
+        restorePoints: chainViews(mine, deps.restores?.kinds).sort((a, b) => Date.parse(a.finishedAt) - Date.parse(b.finishedAt) || a.chainPosition - b.chainPosition),
       };
     },
   });

@@ -1,16 +1,17 @@
-// Routes of runs and restores: a session's log, and the restores of the local server (start, list, progress, cancel).
+// Routes of runs and restores: a session's log, the server's capabilities, and restores of every kind (start, list, progress, cancel).
 import { z } from 'zod';
 import { asAccountId, asSessionId } from '../../core/control/control-ids.ts';
 import type { ControlStore, Session } from '../../core/control/control-store.ts';
+import { InvalidArgumentError } from '../../core/errors.ts';
 import { NotFoundError } from './api-errors.ts';
 import { need, type ApiDeps } from './api-deps.ts';
-import type { RestoreService } from './ports.ts';
+import type { RestoreKind, RestoreService } from './ports.ts';
+import { restoreBody } from './restore-requests.ts';
 import type { Router } from './router.ts';
 import { derivedSessionLog } from './session-log.ts';
 
 const account = z.object({ account: z.string() });
 const idParams = account.extend({ id: z.string() });
-const restoreBody = z.strictObject({ pointId: z.string().min(1), disk: z.string().min(1).default('root'), targetPath: z.string().min(1) });
 
 /** The session; InvalidArgumentError for a malformed id, NotFoundError when the account has no such session. */
 export async function storedSession(store: ControlStore, account: string, id: string): Promise<Session> {
@@ -32,21 +33,37 @@ export function registerRunRoutes(r: Router, deps: ApiDeps): void {
     },
   });
 
+  r.add('GET', '/capabilities', {
+    handler: async () => {
+      const offers = (kind: RestoreKind) => deps.restores?.kinds.includes(kind) ?? false;
+      return {
+        auth: deps.authenticator.kind ?? 'token',
+        runNow: deps.runner !== undefined,
+        planning: deps.inventory !== undefined,
+        restores: { image: offers('image'), ebsVolume: offers('ebs-volume'), instance: offers('instance'), snapshot: offers('snapshot') },
+      };
+    },
+  });
+
   r.add('POST', '/accounts/{account}/restores', {
     params: account,
     body: restoreBody,
     status: 202,
-    handler: async ({ params, body }) => ({ restore: await restores().start(params.account, body) }),
+    handler: async ({ params, body }) => {
+      const service = restores();
+      if (!service.kinds.includes(body.kind)) throw new InvalidArgumentError(`kind ${JSON.stringify(body.kind)}: this server restores ${service.kinds.join(', ')}`);
+      return { restore: await service.start(params.account, body) };
+    },
   });
 
   r.add('GET', '/accounts/{account}/restores', {
     params: account,
-    handler: async ({ params }) => ({ restores: restores().list(params.account) }),
+    handler: async ({ params }) => ({ restores: await restores().list(params.account) }),
   });
 
   r.add('GET', '/accounts/{account}/restores/{id}', {
     params: idParams,
-    handler: async ({ params }) => ({ restore: restores().get(params.account, params.id) }),
+    handler: async ({ params }) => ({ restore: await restores().get(params.account, params.id) }),
   });
 
   r.add('POST', '/accounts/{account}/restores/{id}/cancel', {

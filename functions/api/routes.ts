@@ -26,6 +26,7 @@ const sessionsQuery = z.object({
 export function buildApi(deps: ApiDeps): Router {
   const { store } = deps;
   const r = new Router(deps.authenticator, deps.log);
+  const offered = deps.restores?.kinds ?? [];
 
   r.add('GET', '/accounts', { handler: async ({ principal }) => ({ accounts: principal.accounts.map((id) => ({ id })) }) });
 
@@ -77,7 +78,7 @@ export function buildApi(deps: ApiDeps): Router {
 
   r.add('GET', '/accounts/{account}/restore-points', {
     params: account,
-    handler: async ({ params }) => ({ restorePoints: (deps.repo ? await accountPoints(deps.repo, params.account) : []).map(pointView) }),
+    handler: async ({ params }) => ({ restorePoints: (deps.repo ? await accountPoints(deps.repo, params.account) : []).map((m) => pointView(m, offered)) }),
   });
 
   registerPolicyRoutes(r, deps);

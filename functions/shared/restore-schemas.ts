@@ -23,6 +23,9 @@ export const restoredPoint = z.object({
 
 export const volumeProgress = z.object({ volumeIds: z.array(z.string().min(1)), available: z.boolean() });
 
+/** CopyInstanceSnapshots' result ($.copies): restored snapshot id -> its copy in the target account. */
+export const snapshotCopies = z.object({ copies: z.record(z.string(), z.string().min(1)), available: z.boolean() });
+
 /** Where cleanup looks: from the state ($.restore) or from an aborted execution's event (its name and input). */
 export const cleanupInput = z.union([
   z.object({ restoreId: z.string().min(1), account: z.string().min(1), target: target }),

@@ -1,13 +1,13 @@
-// RestoreTarget on EC2: volumes and instances from restored snapshots, image registration, sharing, tag-based cleanup.
+// RestoreTarget on EC2: volumes and instances from restored snapshots, image registration, sharing and copies, tag-based cleanup.
 import {
-  CreateVolumeCommand, DeleteSnapshotCommand, DeleteVolumeCommand, DeregisterImageCommand, DescribeImagesCommand, DescribeInstancesCommand,
+  CopySnapshotCommand, CreateVolumeCommand, DeleteSnapshotCommand, DeleteVolumeCommand, DeregisterImageCommand, DescribeImagesCommand, DescribeInstancesCommand,
   DescribeSnapshotsCommand, DescribeVolumesCommand, EC2Client, ModifySnapshotAttributeCommand, RegisterImageCommand, RunInstancesCommand,
   TerminateInstancesCommand, type Volume,
 } from '@aws-sdk/client-ec2';
 import { CloudCallError } from '../../core/orchestration/errors.ts';
 import type { MemberCredentials } from '../../core/orchestration/ports.ts';
-import type { NewImage, NewInstance, NewVolume, RestoreTarget, TaggedResources, VolumeInfo } from '../../core/orchestration/restore-ports.ts';
-import { awsCall, clientConfig, perRegion, tagList, type AwsAdapterOptions } from './aws-call.ts';
+import type { NewImage, NewInstance, NewSnapshotCopy, NewVolume, OwnSnapshot, RestoreTarget, TaggedResources, VolumeInfo } from '../../core/orchestration/restore-ports.ts';
+import { awsCall, clientConfig, perRegion, tagList, tagMap, type AwsAdapterOptions } from './aws-call.ts';
 
 const volumeInfo = (v: Volume): VolumeInfo => ({
   id: v.VolumeId as string, state: v.State ?? 'unknown',
@@ -76,17 +76,31 @@ export class AwsRestoreTarget implements RestoreTarget {
     })));
   }
 
+  async copySnapshot(spec: NewSnapshotCopy): Promise<string> {
+    const out = await awsCall(`CopySnapshot ${spec.sourceSnapshotId} in ${spec.region}`, () => this.ec2(spec.region).send(new CopySnapshotCommand({
+      SourceSnapshotId: spec.sourceSnapshotId, SourceRegion: spec.region, Description: spec.description,
+      TagSpecifications: [{ ResourceType: 'snapshot', Tags: tagList(spec.tags) }],
+    })));
+    if (!out.SnapshotId) throw new CloudCallError(`CopySnapshot ${spec.sourceSnapshotId} returned no snapshot`, { retryable: false });
+    return out.SnapshotId;
+  }
+
+  async ownSnapshots(region: string, key: string, value: string): Promise<OwnSnapshot[]> {
+    const out = await awsCall(`DescribeSnapshots tagged ${key} in ${region}`, () => this.ec2(region).send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: `tag:${key}`, Values: [value] }] })));
+    return (out.Snapshots ?? []).filter((s) => s.SnapshotId).map((s) => ({ id: s.SnapshotId as string, state: s.State ?? 'unknown', tags: tagMap(s.Tags) }));
+  }
+
   async findTagged(region: string, key: string, value: string): Promise<TaggedResources> {
     const Filters = [{ Name: `tag:${key}`, Values: [value] }];
     const c = this.ec2(region);
     const [snaps, vols, instances, images] = await Promise.all([
-      awsCall(`DescribeSnapshots tagged ${key} in ${region}`, () => c.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters }))),
+      this.ownSnapshots(region, key, value),
       awsCall(`DescribeVolumes tagged ${key} in ${region}`, () => c.send(new DescribeVolumesCommand({ Filters }))),
       awsCall(`DescribeInstances tagged ${key} in ${region}`, () => c.send(new DescribeInstancesCommand({ Filters: [...Filters, { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] }] }))),
       awsCall(`DescribeImages tagged ${key} in ${region}`, () => c.send(new DescribeImagesCommand({ Owners: ['self'], Filters }))),
     ]);
     return {
-      snapshots: (snaps.Snapshots ?? []).map((s) => s.SnapshotId).filter((s): s is string => Boolean(s)),
+      snapshots: snaps.map((s) => s.id),
       volumes: (vols.Volumes ?? []).filter((v) => v.VolumeId).map(volumeInfo),
       instances: (instances.Reservations ?? []).flatMap((r) => r.Instances ?? []).map((i) => i.InstanceId).filter((i): i is string => Boolean(i)),
       images: (images.Images ?? []).map((i) => i.ImageId).filter((i): i is string => Boolean(i)),

@@ -12,6 +12,7 @@ import { startLocalServer, type LocalServerOptions } from '../../functions/api/l
 import { LocalRestoreJobs } from '../../functions/api/restore-jobs.ts';
 import { buildApi, type ApiDeps } from '../../functions/api/routes.ts';
 import type { Manifest } from '../../core/repo/manifest.ts';
+import type { Repository } from '../../core/repo/repository.ts';
 import { BufferSnapshotSource } from '../support/buffer-volume.ts';
 import { mixedImage } from '../support/images.ts';
 import { makeRepo } from '../support/repo-fixture.ts';
@@ -26,12 +27,12 @@ export async function samplePolicy(account: string): Promise<Record<string, unkn
   return { ...doc, account: { ...(doc.account as object), id: account, roleArn: `arn:aws:iam::${account}:role/CloudkeepBackup` } };
 }
 
-/** Extra components for the server (inventory, runner, ...); the store, repository and restores are the fixture's. */
-export type ExtraDeps = Omit<ApiDeps, 'authenticator' | 'store' | 'repo' | 'restores'>;
+/** Extra components for the server (inventory, runner, ...); the store and repository are the fixture's, the restores too unless given. */
+export type ExtraDeps = Omit<ApiDeps, 'authenticator' | 'store' | 'repo'>;
 
 export interface FixtureOptions extends LocalServerOptions {
-  /** The extra components, or a function making them from the fixture's store (e.g. a runner that records sessions). */
-  deps?: ExtraDeps | ((store: MemoryControlStore) => ExtraDeps);
+  /** The extra components, or a function making them from the fixture's store and repository (e.g. a runner that records sessions). */
+  deps?: ExtraDeps | ((store: MemoryControlStore, repo: Repository) => ExtraDeps);
   /** Wraps the block processor of each restore (tests hold restores back with it). */
   wrapProcessor?: (processor: BlockProcessor) => BlockProcessor;
 }
@@ -41,22 +42,25 @@ export async function startApi(options: FixtureOptions = {}) {
   const ctx = await makeRepo();
   const source = new BufferSnapshotSource(64 * 1024);
   const image = mixedImage('api', 700 * 1024 + 123);
-  /** A restore point of `vol-<account>` (or `resourceId`), full or incremental on `parent`. */
-  const backup = async (account: string, point: { resourceId?: string; parent?: Manifest; data?: Buffer } = {}) => {
+  /**
+   * A restore point of `vol-<account>` (or `resourceId`, of `kind`), full or incremental on `parent`, with
+   * one disk `root` or the disks `disks` (each named as its volume), tagged `tags`.
+   */
+  const backup = async (account: string, point: { resourceId?: string; parent?: Manifest; data?: Buffer; kind?: 'volume' | 'instance'; disks?: string[]; tags?: Record<string, string> } = {}) => {
     const index = await ctx.repo.loadIndex();
-    const resource = { id: point.resourceId ?? `vol-${account}`, kind: 'volume' as const, provider: 'aws', account };
-    const snapshot = source.snapshot(resource.id, point.data ?? image);
-    return backupResource({ repo: ctx.repo, index, source, processor: ctx.processor }, { resource, parent: point.parent ?? null, disks: [{ name: 'root', snapshot }] });
+    const resource = { id: point.resourceId ?? `vol-${account}`, kind: point.kind ?? 'volume', provider: 'aws', account };
+    const disks = (point.disks ?? ['root']).map((name) => ({ name, snapshot: source.snapshot(point.disks ? name : resource.id, point.data ?? image) }));
+    return backupResource({ repo: ctx.repo, index, source, processor: ctx.processor }, { resource, parent: point.parent ?? null, disks, tags: point.tags });
   };
   const pointA = await backup(A);
   const pointB = await backup(B);
   const store = new MemoryControlStore();
-  const extra = typeof deps === 'function' ? deps(store) : deps;
+  const extra = typeof deps === 'function' ? deps(store, ctx.repo) : deps;
   const dir = await mkdtemp(join(tmpdir(), 'cloudkeep-api-'));
   const restoreDir = join(dir, 'restores');
   const restores = new LocalRestoreJobs(ctx.repo, restoreDir, () => (wrapProcessor ? wrapProcessor(ctx.processor) : ctx.processor));
   const authenticator = new TokenAuthenticator({ [TOKEN_A]: { principal: 'alice', accounts: [A] }, [TOKEN_B]: { principal: 'bob', accounts: [B] } });
-  const server = await startLocalServer(buildApi({ ...extra, authenticator, store, repo: ctx.repo, restores }), 0, '127.0.0.1', serverOptions);
+  const server = await startLocalServer(buildApi({ restores, ...extra, authenticator, store, repo: ctx.repo }), 0, '127.0.0.1', serverOptions);
   const call = async (method: string, path: string, request: { token?: string | null; body?: unknown } = {}) => {
     const token = request.token === undefined ? TOKEN_A : request.token;
     const res = await fetch(`${server.url}${path}`, {

@@ -115,6 +115,17 @@ describe('awsApiDeps (the Lambda composition)', () => {
     assert.equal(deps.repo, undefined);
   });
 
+  it('offers run now, AWS restores and the inventory only when the state machines and the ExternalId are configured', async () => {
+    const bare = await awsApiDeps(base);
+    assert.deepEqual([bare.runner, bare.restores, bare.inventory, bare.snapshots], [undefined, undefined, undefined, undefined]);
+    const machine = (name: string) => `arn:aws:states:eu-west-1:111122223333:stateMachine:${name}`;
+    const deps = await awsApiDeps({
+      ...base, CLOUDKEEP_BACKUP_STATE_MACHINE_ARN: machine('cloudkeep-backup'), CLOUDKEEP_RESTORE_STATE_MACHINE_ARN: machine('cloudkeep-restore'), CLOUDKEEP_EXTERNAL_ID: 'e'.repeat(16),
+    });
+    assert.ok(deps.runner && deps.inventory && deps.snapshots);
+    assert.deepEqual(deps.restores?.kinds, ['snapshot', 'ebs-volume', 'instance']);
+  });
+
   it('names a missing variable', async () => {
     await assert.rejects(awsApiDeps({ ...base, CONTROL_TABLE_NAME: undefined }), /CONTROL_TABLE_NAME is not set/);
     await assert.rejects(awsApiDeps({ ...base, USER_POOL_ID: '' }), /USER_POOL_ID is not set/);

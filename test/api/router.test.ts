@@ -99,6 +99,7 @@ describe('OpenAPI document', () => {
       'GET /accounts/{account}/sessions',
       'GET /accounts/{account}/sessions/{id}',
       'GET /accounts/{account}/sessions/{id}/log',
+      'GET /capabilities',
       'POST /accounts/{account}/policies/plan',
       'POST /accounts/{account}/policies/validate',
       'POST /accounts/{account}/policies/{policyId}/disable',

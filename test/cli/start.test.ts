@@ -1,31 +1,25 @@
 // `cloudkeep start` as a user runs it: the demo through the state machine with worker processes, the
 // summary and an identical restore; then the API on 127.0.0.1 with the printed token until SIGTERM.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LocalVolumeProvider } from '../../providers/local/local-volume-provider.ts';
+import { CONSOLE_LINE, killLeftovers, runCli, waitForOutput } from '../support/cli-process.ts';
 
-const MAIN = new URL('../../cli/main.ts', import.meta.url).pathname;
 const ACCOUNT = '000000000000';
-
-function start(args: string[]) {
-  const child = spawn(process.execPath, [MAIN, 'start', ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out = { stdout: '', stderr: '' };
-  child.stdout.on('data', (d) => (out.stdout += d));
-  child.stderr.on('data', (d) => (out.stderr += d));
-  const exited = new Promise<number | null>((ok) => child.on('close', (code) => ok(code)));
-  return { child, out, exited };
-}
+const start = (args: string[]) => runCli(['start', ...args]);
 
 describe('cloudkeep start', () => {
   let dir = '';
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ck-start-'));
   });
-  after(async () => rm(dir, { recursive: true, force: true }));
+  after(async () => {
+    killLeftovers();
+    await rm(dir, { recursive: true, force: true });
+  });
 
   it('--no-serve runs a full and an incremental backup of two volumes, prints the summary, restores identically, exits', async () => {
     const run = start(['--no-serve', '--size', '4MiB', '--dir', join(dir, 'local')]);
@@ -46,15 +40,7 @@ describe('cloudkeep start', () => {
 
   it('serves the API with the printed token: accounts and restore points of the one local account; SIGTERM stops it cleanly', async () => {
     const run = start(['--port', '0', '--size', '4MiB', '--dir', join(dir, 'local')]);
-    const console = await new Promise<RegExpExecArray>((ok, fail) => {
-      const timer = setInterval(() => {
-        const m = /console: (http:\/\/127\.0\.0\.1:\d+)\/\?token=(\S+)/.exec(run.out.stdout);
-        if (m) ok(m);
-        if (m || run.child.exitCode !== null) clearInterval(timer);
-        if (!m && run.child.exitCode !== null) fail(new Error(`start exited: ${run.out.stdout}\n${run.out.stderr}`));
-      }, 100);
-    });
-    const [, url, token] = console;
+    const [, url, token] = await waitForOutput(run, CONSOLE_LINE);
     const get = async (path: string) => {
       const res = await fetch(`${url}/api${path}`, { headers: { authorization: `Bearer ${token}` } });
       assert.equal(res.status, 200, `${path}: ${res.status}`);

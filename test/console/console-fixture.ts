@@ -19,6 +19,34 @@ export async function buildConsole(outDir: string): Promise<void> {
   await build({ configFile: fileURLToPath(new URL('../../console/vite.config.ts', import.meta.url)), build: { outDir, emptyOutDir: true }, logLevel: 'warn' });
 }
 
+export interface Browser {
+  context: BrowserContext;
+  page: Page;
+  /** Page errors and console errors other than failed 4xx/501 requests, as they happen. */
+  errors: string[];
+  /** A full-page screenshot to test-artifacts/console/<name>.png. */
+  screenshot(name: string): Promise<Buffer>;
+}
+
+/** Chromium (TEST-INFRA flags) with a fresh profile in `profileDir`, one page, its errors collected. */
+export async function openBrowser(profileDir: string): Promise<Browser> {
+  const context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1280, height: 900 },
+  });
+  const page: Page = context.pages()[0] ?? (await context.newPage());
+  await mkdir(ARTIFACTS, { recursive: true });
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(String(err)));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !/status of (4\d\d|501)/.test(msg.text())) errors.push(msg.text());
+  });
+  const screenshot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  return { context, page, errors, screenshot };
+}
+
 export async function startConsole() {
   const dir = await mkdtemp(join(tmpdir(), 'cloudkeep-console-'));
   const staticDir = join(dir, 'site');
@@ -30,31 +58,18 @@ export async function startConsole() {
       return { inventory: new FixedInventory(), runner: new RecordingRunner(store, sessionLog), snapshots: new FixedSnapshots(), sessionLog };
     },
   });
-  let context: BrowserContext | undefined;
+  let browser: Browser;
   try {
-    context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1280, height: 900 },
-    });
+    browser = await openBrowser(join(dir, 'profile'));
   } catch (err) {
     await api.close();
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
-  const page: Page = context.pages()[0] ?? (await context.newPage());
-  await mkdir(ARTIFACTS, { recursive: true });
-  const errors: string[] = [];
-  page.on('pageerror', (err) => errors.push(String(err)));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && !/status of (4\d\d|501)/.test(msg.text())) errors.push(msg.text());
-  });
-  const screenshot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
   const close = async () => {
-    await context?.close();
+    await browser.context.close();
     await api.close();
     await rm(dir, { recursive: true, force: true });
   };
-  return { ...api, page, errors, screenshot, close };
+  return { ...api, page: browser.page, errors: browser.errors, screenshot: browser.screenshot, close };
 }

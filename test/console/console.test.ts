@@ -145,7 +145,7 @@ describe('console in Chromium', { timeout: 90_000 }, () => {
     await point.getByTestId('point-restore').click();
     const target = page.getByTestId('restore-target');
     await target.waitFor(TIMEOUT);
-    const file = `vol-${A}-${c.pointA.id.slice(0, 8)}.img`;
+    const file = `vol-${A}-${c.pointA.id}.img`;
     assert.equal(await target.inputValue(), file);
     await c.screenshot('restore-wizard');
     await page.getByTestId('restore-start').click();

@@ -137,7 +137,28 @@ describe('API Lambda', () => {
   it('runs Node 24 with the user pool, table, repository and key in its environment', () => {
     const fn = resources[logicalId(stack.api.function)].Properties;
     assert.equal(fn.Runtime, 'nodejs24.x');
-    assert.deepEqual(Object.keys(fn.Environment.Variables).sort(), ['CLOUDKEEP_KEY', 'CLOUDKEEP_REPOSITORY', 'CONTROL_TABLE_NAME', 'POWERTOOLS_SERVICE_NAME', 'USER_POOL_CLIENT_ID', 'USER_POOL_ID']);
+    assert.deepEqual(Object.keys(fn.Environment.Variables).sort(), [
+      'CLOUDKEEP_BACKUP_STATE_MACHINE_ARN', 'CLOUDKEEP_EXTERNAL_ID', 'CLOUDKEEP_KEY', 'CLOUDKEEP_REPOSITORY', 'CLOUDKEEP_RESTORE_STATE_MACHINE_ARN',
+      'CONTROL_TABLE_NAME', 'POWERTOOLS_SERVICE_NAME', 'USER_POOL_CLIENT_ID', 'USER_POOL_ID',
+    ]);
+    const joined = (v: unknown) => JSON.stringify(v);
+    assert.match(joined(fn.Environment.Variables.CLOUDKEEP_BACKUP_STATE_MACHINE_ARN), /:stateMachine:cloudkeep-backup"/);
+    assert.match(joined(fn.Environment.Variables.CLOUDKEEP_RESTORE_STATE_MACHINE_ARN), /:stateMachine:cloudkeep-restore"/);
+    // Without a given ExternalId, the stack asks for it (as the control plane does).
+    assert.deepEqual(fn.Environment.Variables.CLOUDKEEP_EXTERNAL_ID, { Ref: 'MemberExternalId' });
+  });
+
+  it('starts the two state machines and reads or stops only restore executions; assumes only the member role', () => {
+    const flat = (v: unknown) => JSON.stringify(v).replace(/\{"Ref":"AWS::(\w+)"\}/g, '<$1>').replace(/[",\[\]]|\{"Fn::Join":|\}/g, '');
+    const scoped = (action: string) => statements.filter((s) => actionsOf(s).includes(action)).map((s) => ({ actions: actionsOf(s).sort(), resources: resourcesOf(s).map(flat).sort() }));
+    const machine = (name: string) => `arn:<Partition>:states:<Region>:<AccountId>:stateMachine:${name}`;
+    assert.deepEqual(scoped('states:StartExecution'), [{ actions: ['states:StartExecution'], resources: [machine('cloudkeep-backup'), machine('cloudkeep-restore')] }]);
+    assert.deepEqual(scoped('states:ListExecutions'), [{ actions: ['states:ListExecutions'], resources: [machine('cloudkeep-restore')] }]);
+    assert.deepEqual(scoped('states:DescribeExecution'), [{ actions: ['states:DescribeExecution', 'states:StopExecution'], resources: ['arn:<Partition>:states:<Region>:<AccountId>:execution:cloudkeep-restore:*'] }]);
+    assert.deepEqual(scoped('sts:AssumeRole'), [{ actions: ['sts:AssumeRole'], resources: ['arn:<Partition>:iam::*:role/cloudkeep-member'] }]);
+    const states = statements.flatMap(actionsOf).filter((a) => a.startsWith('states:')).sort();
+    assert.deepEqual(states, ['states:DescribeExecution', 'states:ListExecutions', 'states:StartExecution', 'states:StopExecution']);
+    t.hasOutput('ApiRoleArn', {});
   });
 
   it('has no "*" or whole-service actions and no write on "*"', () => {

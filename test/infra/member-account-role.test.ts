@@ -1,4 +1,4 @@
-// The member-account role: one trusted principal with ExternalId, and tag-conditioned snapshot writes.
+// The member-account role: one trusted principal with ExternalId, tag-conditioned snapshot writes and restores into the account.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -54,9 +54,35 @@ describe('member account role', () => {
     assert.deepEqual(sendCommand, ['SsmScriptDocuments', 'SsmScriptInstances']);
   });
 
+  it('restores volumes: CreateVolume only with the cloudkeep:restore request tag, DeleteVolume only on restore-tagged volumes', () => {
+    const restoreRequestTag = { Null: { 'aws:RequestTag/cloudkeep:restore': 'false' } };
+    assert.deepEqual(actionsOf(bySid('RestoreCreate')), ['ec2:CreateVolume', 'ec2:RunInstances']);
+    assert.deepEqual(bySid('RestoreCreate').Condition, restoreRequestTag);
+    assert.match(JSON.stringify(bySid('RestoreCreate').Resource), /:volume\/\*.*:instance\/\*/);
+    // The shared snapshot is the only unconditioned CreateVolume resource: volumes themselves need the tag.
+    assert.deepEqual([actionsOf(bySid('RestoreSharedSnapshots')), JSON.stringify(bySid('RestoreSharedSnapshots').Resource)], [['ec2:CreateVolume'], JSON.stringify({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:*::snapshot/*']] })]);
+    assert.deepEqual(actionsOf(bySid('RestoreDelete')), ['ec2:DeleteVolume', 'ec2:TerminateInstances', 'ec2:DeregisterImage']);
+    assert.deepEqual(bySid('RestoreDelete').Condition, { Null: { 'aws:ResourceTag/cloudkeep:restore': 'false' } });
+    assert.deepEqual(bySid('RestoreTagOnCreate').Condition, { StringEquals: { 'ec2:CreateAction': ['CreateVolume', 'RunInstances', 'RegisterImage', 'CopySnapshot'] } });
+    assert.ok(actionsOf(bySid('Ec2Describe')).includes('ec2:DescribeVolumes'));
+  });
+
+  it('restores whole instances from copies: CopySnapshot with the restore request tag, images and launches from managed copies only', () => {
+    assert.deepEqual(bySid('RestoreCopySnapshot').Condition, { Null: { 'aws:RequestTag/cloudkeep:restore': 'false' } });
+    assert.deepEqual(bySid('RestoreRegisterImage').Condition, { Null: { 'aws:RequestTag/cloudkeep:restore': 'false' } });
+    assert.deepEqual(actionsOf(bySid('RestoreFromCopies')), ['ec2:RegisterImage', 'ec2:RunInstances']);
+    assert.deepEqual(bySid('RestoreFromCopies').Condition, { StringEquals: { 'aws:ResourceTag/cloudkeep:managed': 'true' } });
+    // Copies are deleted like every managed snapshot: only with the managed resource tag.
+    const deleters = statements.filter((s) => actionsOf(s).includes('ec2:DeleteSnapshot')).map((s) => (s as { Sid?: string }).Sid);
+    assert.deepEqual(deleters, ['Ec2SnapshotDelete']);
+    const unconditioned = statements.filter((s) => !s.Condition).flatMap(actionsOf).filter((a) => /^ec2:(Create|Copy|Register|Delete|Deregister|Terminate|Modify)/.test(a));
+    assert.deepEqual(unconditioned.sort(), ['ec2:CreateSnapshot', 'ec2:CreateSnapshots', 'ec2:CreateVolume']);
+    for (const s of statements) for (const a of actionsOf(s)) assert.doesNotMatch(a, /^\*$|:\*$/);
+  });
+
   it('uses Resource "*" only for calls without resource-level permissions', () => {
     const star = statements.filter((s) => JSON.stringify(s.Resource) === '"*"').flatMap(actionsOf);
-    assert.deepEqual(star.sort(), ['ec2:DescribeInstances', 'ec2:DescribeSnapshots', 'ec2:DescribeVolumes', 'ssm:GetCommandInvocation']);
+    assert.deepEqual(star.sort(), ['ec2:DescribeImages', 'ec2:DescribeInstances', 'ec2:DescribeSnapshots', 'ec2:DescribeVolumes', 'ssm:GetCommandInvocation']);
     t.hasResourceProperties('AWS::IAM::Role', { Policies: Match.arrayWith([Match.objectLike({ PolicyName: 'cloudkeep' })]) });
   });
 });

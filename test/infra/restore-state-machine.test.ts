@@ -28,9 +28,21 @@ describe('restore state machine', () => {
     const branch = restore.Branches[0].States;
     assert.match(branch.RestoreDisks.Resource, /:states:::lambda:invoke\.waitForTaskToken$/);
     assert.ok(branch.RestoreDisks.HeartbeatSeconds > 0 && branch.RestoreDisks.TimeoutSeconds > branch.RestoreDisks.HeartbeatSeconds);
-    assert.deepEqual(branch.RestoreMode.Choices.map((c: { StringEquals: string; Next: string }) => [c.StringEquals, c.Next]), [['volume', 'CreateRestoredVolumes'], ['instance', 'RunRestoredInstance']]);
+    assert.equal(branch.RestoreDisks.Next, 'ReleaseRestoreSlot');
+    assert.deepEqual([branch.ReleaseRestoreSlot.Parameters['restoreId.$'], branch.ReleaseRestoreSlot.Next], ['$$.Execution.Name', 'RestoreMode']);
+    assert.deepEqual(branch.RestoreMode.Choices.map((c: { StringEquals?: string; Next: string }) => c.Next), ['CreateRestoredVolumes', 'CopyInstanceSnapshots', 'NoSnapshotCopies']);
+    assert.deepEqual(branch.RestoreMode.Choices[1].And.map((c: { Variable: string }) => c.Variable), ['$.restore.mode', '$.restore.target.accountId']);
     const limit = branch.VolumesAvailable.Choices.find((c: { Variable: string }) => c.Variable === '$.checks.count');
     assert.equal(branch[limit.Next].Error, 'Cloudkeep.VolumeTimeout');
+    // Copies into a member account: checked until completed, then the instance; bounded like the volumes.
+    assert.deepEqual([branch.CheckSnapshotCopies.Next, branch.CopiesAvailable.Choices[0].Next, branch.NoSnapshotCopies.Next], ['CopiesAvailable', 'RunRestoredInstance', 'RunRestoredInstance']);
+    assert.equal(branch.CopiesTimedOut.Error, 'Cloudkeep.CopyTimeout');
+    assert.equal(branch.RunRestoredInstance.Parameters['copies.$'], '$.copies');
+  });
+
+  it('the worker waits for a free worker slot of the account, like a backup worker', () => {
+    const retry = definition.States.Restore.Branches[0].States.RestoreDisks.Retry.find((r: { ErrorEquals: string[] }) => r.ErrorEquals.includes('Cloudkeep.WorkerSlotsBusy'));
+    assert.deepEqual([retry.IntervalSeconds, retry.BackoffRate, retry.MaxDelaySeconds, retry.JitterStrategy, retry.MaxAttempts], [60, 1.5, 600, 'FULL', 80]);
   });
 
   it('a stopped or timed-out execution runs the same cleanup through EventBridge', () => {
@@ -53,12 +65,12 @@ describe('restore state machine', () => {
     for (const s of statements) for (const a of actionsOf(s)) assert.doesNotMatch(a, /^\*$|:\*$/);
   });
 
-  it('six handlers: StartRestore and the worker launcher with their own roles, the EC2 steps on the shared orchestration role', () => {
+  it('eight handlers: StartRestore, the worker launcher and the slot release with their own roles, the EC2 steps on the shared orchestration role', () => {
     const fns = Object.entries(template.findResources('AWS::Lambda::Function')).filter(([id]) => id.startsWith('Restore'));
-    assert.equal(fns.length, 6);
+    assert.equal(fns.length, 8);
     const roleId = Object.keys(template.findResources('AWS::IAM::Role', { Properties: { RoleName: 'cloudkeep-orchestration' } }))[0];
     const shared = fns.filter(([, f]) => JSON.stringify(f.Properties.Role).includes(roleId)).map(([id]) => id.replace(/^Restore|Function[0-9A-F]+$/g, '')).sort();
-    assert.deepEqual(shared, ['CheckRestoredVolumes', 'CreateRestoredVolumes', 'RestoreCleanup', 'RunRestoredInstance']);
+    assert.deepEqual(shared, ['CheckRestoredVolumes', 'CopyInstanceSnapshots', 'CreateRestoredVolumes', 'RestoreCleanup', 'RunRestoredInstance']);
     const launch = statements.filter((s) => s.where.includes('StartRestoreWorker') && actionsOf(s).includes('ec2:RunInstances'));
     assert.ok(launch.some((s) => JSON.stringify(s.Condition).includes('aws:RequestTag/cloudkeep:managed')));
   });

@@ -18,7 +18,13 @@ describe('backup state machine', () => {
   it('is a JSONPath machine: LoadPolicy -> Discover -> Map -> RecordSession', () => {
     assert.equal(definition.QueryLanguage ?? 'JSONPath', 'JSONPath');
     assert.equal(definition.StartAt, 'LoadPolicy');
-    assert.equal(definition.States.LoadPolicy.Next, 'Discover');
+    assert.equal(definition.States.LoadPolicy.Next, 'SkipDisabledRun');
+    // A scheduled run of a disabled policy (LoadPolicy's $.run.skipped) ends at once, successfully.
+    const skip = definition.States.SkipDisabledRun;
+    assert.equal(skip.Type, 'Choice');
+    assert.deepEqual(skip.Choices, [{ Variable: '$.run.skipped', BooleanEquals: true, Next: 'RunSkipped' }]);
+    assert.equal(definition.States.RunSkipped.Type, 'Succeed');
+    assert.equal(skip.Default, 'Discover');
     const map = definition.States.ProtectResources;
     assert.equal(map.Type, 'Map');
     assert.equal(map.MaxConcurrencyPath, '$.run.maxConcurrency');

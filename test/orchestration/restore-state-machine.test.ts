@@ -45,7 +45,12 @@ const definition = stateMachineDefinition(app.synth().getStackByName('CloudkeepC
 let dynalite: Dynalite, ebs: EbsTestServer, sfn: SfnTestServer, aws: FakeAwsServer, ec2: FakeEc2Restore, store: DynamoDbControlStore;
 let dir: string;
 const handlers: Record<string, (event: unknown) => Promise<unknown>> = {};
-const NAMES = { StartRestore: 'restore-start', RestoreDisks: 'restore-start-worker', CreateRestoredVolumes: 'restore-create-volumes', CheckRestoredVolumes: 'restore-check-volumes', RunRestoredInstance: 'restore-run-instance', RestoreCleanup: 'restore-cleanup' };
+const NAMES = {
+  StartRestore: 'restore-start', RestoreDisks: 'restore-start-worker', ReleaseRestoreSlot: 'restore-release-slot', CreateRestoredVolumes: 'restore-create-volumes',
+  CheckRestoredVolumes: 'restore-check-volumes', CopyInstanceSnapshots: 'restore-copy-snapshots', CheckSnapshotCopies: 'restore-copy-snapshots',
+  RunRestoredInstance: 'restore-run-instance', RestoreCleanup: 'restore-cleanup',
+};
+const TENANT = asAccountId('tenant-a');
 const points: Record<string, string> = {};
 const originals: Record<string, Map<number, Buffer>> = {};
 
@@ -115,7 +120,10 @@ after(async () => {
 
 beforeEach(() => ec2.reset());
 
-async function restore(name: string, request: Record<string, unknown>) {
+type Work = () => Promise<Record<string, unknown>>;
+
+/** Runs a restore; `worker` wraps the RestoreDisks step (the launch handler, then the worker it launched). */
+async function restore(name: string, request: Record<string, unknown>, worker: (run: Work) => Promise<Record<string, unknown>> = (run) => run()) {
   const machine = new StateMachine(definition as never, { validationOptions: { noValidate: true } });
   const local = (state: string) => async (input: unknown) => (await handlers[state](input)) as never;
   const execution = machine.run({ account: 'tenant-a', policyId: 'web', target: { region: REGION }, ...request } as never, {
@@ -124,13 +132,13 @@ async function restore(name: string, request: Record<string, unknown>) {
       taskResourceLocalHandlers: {
         ...Object.fromEntries(Object.keys(NAMES).filter((s) => s !== 'RestoreDisks').map((s) => [s, local(s)])),
         // .waitForTaskToken: the real handler launches the worker; the worker (run here from its user data) reports with the token.
-        RestoreDisks: async (input: unknown) => {
+        RestoreDisks: async (input: unknown) => (await worker(async () => {
           await handlers.RestoreDisks((input as { Payload?: unknown }).Payload ?? input);
           const launched = ec2.workers.at(-1)!;
-          return (await work(parseTask(Buffer.from(launched.params.UserData, 'base64').toString('utf8')))) as never;
-        },
+          return work(parseTask(Buffer.from(launched.params.UserData, 'base64').toString('utf8')));
+        })) as never,
       },
-      waitTimeOverrides: { WaitForVolumes: 0 },
+      waitTimeOverrides: { WaitForVolumes: 0, WaitForCopies: 0 },
       retryIntervalOverrides: Object.fromEntries(Object.keys(NAMES).map((s) => [s, 0])),
     },
   });
@@ -139,6 +147,12 @@ async function restore(name: string, request: Record<string, unknown>) {
   } catch (error) {
     return { output: undefined, error: error as Error & { cause?: unknown } };
   }
+}
+
+/** No worker slot of the tenant is held (a probe gets the only one), then the probe's is given back. */
+async function assertNoSlotsHeld() {
+  assert.equal(await store.acquireWorkerSlot(TENANT, 'probe/x', 1, 60_000), true, 'a worker slot is still held');
+  await store.releaseWorkerSlots(TENANT, { holder: 'probe/x' });
 }
 
 function assertRestoredBytes(snapshotId: string, volumeId: string) {
@@ -161,6 +175,7 @@ describe('restore state machine (CDK definition, run locally)', () => {
     assert.equal(ec2.volumes[0].tags.ticket, 'OPS-1');
     assert.equal(ec2.workers[0].tags['cloudkeep:managed'], 'true');
     assert.equal(ec2.workers[0].params.InstanceType, 'm7g.xlarge');
+    await assertNoSlotsHeld();
   });
 
   it('restores a whole instance: RunInstances with the recorded type, subnet, security groups, tags and every volume', async () => {
@@ -179,6 +194,64 @@ describe('restore state machine (CDK definition, run locally)', () => {
     assert.deepEqual([i.tags.Name, i.tags.backup, i.tags['cloudkeep:restore']], ['web-1', 'daily', 'r-instance']);
   });
 
+  it('restores a whole instance into a member account: the shared snapshots are copied there with the member role, then imaged and launched', async () => {
+    const assumed = aws.cloud.assumedRoles.length;
+    const { output, error } = await restore('r-member', { pointId: points.instance, instance: {}, target: { region: REGION, roleArn: ROLE } });
+    assert.equal(error, undefined, error?.message);
+    const snaps = output!.restored.snapshots as { volumeId: string; snapshotId: string }[];
+    for (const s of snaps) assertRestoredBytes(s.snapshotId, s.volumeId);
+    assert.deepEqual(ec2.shares.map((x) => x.accountId), [MEMBER, MEMBER]);
+    assert.deepEqual(ec2.copies.map((c) => c.sourceId).sort(), snaps.map((s) => s.snapshotId).sort());
+    const copyOf = Object.fromEntries(ec2.copies.map((c) => [c.sourceId, c.id]));
+    assert.deepEqual(output!.copies, { copies: copyOf, available: true });
+    for (const c of ec2.copies) {
+      const copy = ebs.snapshots.get(c.id)!;
+      assert.deepEqual([copy.status, copy.tags['cloudkeep:restore'], copy.tags['cloudkeep:managed'], copy.tags['cloudkeep:copy-of']], ['completed', 'r-member', 'true', c.sourceId]);
+    }
+    const bySnap = Object.fromEntries(snaps.map((s) => [s.volumeId, s.snapshotId]));
+    // The image and the instance use the copies (the member account's own snapshots), never the shared originals.
+    assert.equal(ec2.images[0].rootSnapshotId, copyOf[bySnap['vol-0root']]);
+    const [i] = ec2.instances;
+    assert.deepEqual([i.params['BlockDeviceMapping.1.Ebs.SnapshotId'], i.params.InstanceType, i.tags['cloudkeep:restore']], [copyOf[bySnap['vol-0logs']], 'm7g.medium', 'r-member']);
+    assert.ok(aws.cloud.assumedRoles.slice(assumed).some((r) => r.roleArn === ROLE && r.externalId === 'external-id-0123456789'));
+    await assertNoSlotsHeld();
+  });
+
+  it('a failed launch in a member account deletes the image, the copies and the restored snapshots', async () => {
+    const { error } = await restore('r-member-fail', { pointId: points.instance, instance: {}, target: { region: REGION, roleArn: ROLE } }, async (run) => {
+      const out = await run();
+      ec2.failNext.set('RunInstances', 'InsufficientInstanceCapacity');
+      return out;
+    });
+    assert.match(`${error?.name} ${error?.message}`, /InsufficientInstanceCapacity/);
+    assert.equal(ec2.copies.length, 2);
+    assert.deepEqual([...ebs.snapshots.values()].filter((s) => s.tags['cloudkeep:restore'] === 'r-member-fail'), [], 'copies and restored snapshots are gone');
+    assert.deepEqual([ec2.images.length, ec2.instances.length, ec2.workers[0].state], [0, 0, 'terminated']);
+    await assertNoSlotsHeld();
+  });
+
+  it('waits for a worker slot when every slot of the account is taken, then restores and gives its slot back', async () => {
+    for (let n = 1; n <= 4; n++) assert.equal(await store.acquireWorkerSlot(TENANT, `other-run/vol-${n}`, 4, 60_000), true);
+    const attempts: string[] = [];
+    const { output, error } = await restore('r-busy', { pointId: points.volume }, async (run) => {
+      try {
+        const out = await run();
+        attempts.push('launched');
+        return out;
+      } catch (err) {
+        attempts.push((err as Error).name);
+        await store.releaseWorkerSlots(TENANT, { holder: 'other-run/vol-1' }); // a backup worker ends
+        throw err;
+      }
+    });
+    assert.equal(error, undefined, error?.message);
+    assert.deepEqual(attempts, ['Cloudkeep.WorkerSlotsBusy', 'launched']);
+    assert.equal(ec2.workers.length, 1, 'no worker while the slots were taken');
+    assert.equal(output!.restore.mode, 'snapshot');
+    await store.releaseWorkerSlots(TENANT, { sessionId: 'other-run' });
+    await assertNoSlotsHeld();
+  });
+
   it('a volume point cannot be restored as an instance: the error names the missing configuration, and the snapshot is cleaned up', async () => {
     const { error } = await restore('r-noconfig', { pointId: points.volume, instance: {} });
     assert.match(error?.message ?? '', /not an instance|does not record the instance configuration/);
@@ -193,6 +266,7 @@ describe('restore state machine (CDK definition, run locally)', () => {
     assert.deepEqual([...ebs.snapshots.values()].filter((s) => s.tags['cloudkeep:restore'] === 'r-fail'), []);
     assert.equal(ec2.workers[0].state, 'terminated');
     assert.equal(ec2.volumes.length, 0);
+    await assertNoSlotsHeld();
   });
 
   it("refuses a foreign account's restore point: nothing is written, the worker is terminated", async () => {

@@ -2,21 +2,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { StateMachine } from 'aws-local-stepfunctions';
 import { asAccountId, asPolicyId, asRegionName, asSessionId, asVolumeId } from '../../core/control/control-ids.ts';
-import type { JsonObject } from '../../core/control/control-store.ts';
 import { parsePolicy } from '../../core/policy/policy-schema.ts';
-import { buildCloudkeepApp } from '../../infra/cloudkeep-app.ts';
-import { DynamoDbControlStore } from '../../providers/aws/dynamodb-control-store.ts';
-import { createControlTable } from '../../providers/aws/dynamodb-control-table.ts';
-import { testApp } from '../infra/cdk-test-app.ts';
-import { startDynalite, type Dynalite } from '../support/dynalite.ts';
-import { startFakeAwsServer, type FakeAwsServer, type FakeSnapshot } from '../support/fake-aws-query-server.ts';
-import { stateMachineDefinition } from '../support/state-machine-definition.ts';
+import type { DynamoDbControlStore } from '../../providers/aws/dynamodb-control-store.ts';
+import { EXTERNAL_ID, startBackupMachine, type BackupMachine } from '../support/backup-machine.ts';
+import type { Dynalite } from '../support/dynalite.ts';
+import type { FakeAwsServer, FakeSnapshot } from '../support/fake-aws-query-server.ts';
 
 const MEMBER = '444455556666';
 const ROLE = `arn:aws:iam::${MEMBER}:role/cloudkeep-member`;
-const EXTERNAL_ID = 'external-id-0123456789';
 const DAY = 86_400_000;
 
 const policy = parsePolicy({
@@ -27,41 +21,21 @@ const policy = parsePolicy({
   worker: { instanceSize: [{ upToGiB: 100, type: 'm7g.large' }], subnets: { 'us-east-1': ['subnet-0a0a0a0a'], 'eu-west-1': ['subnet-0b0b0b0b'] }, spotAllowed: false },
 }, 'test policy');
 
-// Built once: synth (no validation, no bundling) and the resolved definition.
-const app = testApp();
-buildCloudkeepApp(app, { memberTrust: { controlPlaneRoleArn: 'arn:aws:iam::111122223333:role/control', externalId: EXTERNAL_ID } });
-const definition = stateMachineDefinition(app.synth().getStackByName('CloudkeepControlPlane').template);
-
+let machine: BackupMachine;
 let dynalite: Dynalite;
 let aws: FakeAwsServer;
 let store: DynamoDbControlStore;
 let table: string;
-type Handler = (event: unknown) => Promise<unknown>;
-let handlers: Record<string, Handler>;
-const workerCalls: { token: string; resourceId: string }[] = [];
-let validated = false;
+let workerCalls: BackupMachine['workerCalls'];
 
+// Synth, dynalite, the fake cloud and the handlers' environment: test/support/backup-machine.ts (shared with state-machine-aurora.test.ts).
 before(async () => {
-  [dynalite, aws] = await Promise.all([startDynalite(), startFakeAwsServer()]);
-  table = dynalite.tableName();
-  await createControlTable(dynalite.client(), table);
-  store = new DynamoDbControlStore({ client: dynalite.client(), tableName: table });
-  // The composition root reads these once, on the first handler call.
-  Object.assign(process.env, {
-    AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', CONTROL_TABLE_NAME: table, CLOUDKEEP_EXTERNAL_ID: EXTERNAL_ID,
-    CLOUDKEEP_ENDPOINT_DYNAMODB: dynalite.endpoint, CLOUDKEEP_ENDPOINT_EC2: aws.endpoint, CLOUDKEEP_ENDPOINT_RDS: aws.endpoint, CLOUDKEEP_ENDPOINT_STS: aws.endpoint,
-    CLOUDKEEP_AWS_MAX_ATTEMPTS: '1', POWERTOOLS_LOG_LEVEL: 'SILENT',
-    CLOUDKEEP_WORKER_LAUNCH_TEMPLATE: 'cloudkeep-worker', CLOUDKEEP_WORKER_KEY: 'aws-kms:arn:aws:kms:us-east-1:111122223333:key/test',
-  });
-  const load = async (file: string) => ((await import(`../../functions/${file}.ts`)) as { handler: Handler }).handler;
-  handlers = {
-    LoadPolicy: await load('load-policy'), Discover: await load('discover'), TakeSnapshots: await load('take-snapshots'), CheckSnapshots: await load('check-snapshots'),
-    PruneSnapshots: await load('prune-snapshots'), StartWorker: await load('start-worker'), RecordSession: await load('record-session'),
-  };
+  machine = await startBackupMachine();
+  ({ dynalite, aws, store, table, workerCalls } = machine);
 });
 
 after(async () => {
-  await Promise.all([dynalite?.stop(), aws?.stop()]);
+  await machine?.stop();
 });
 
 /** Resets the fake cloud to 3 tagged resources in 2 regions plus one untagged instance. */
@@ -81,28 +55,14 @@ function resetCloud(extra: Partial<{ failCreateFor: string[]; snapshots: FakeSna
   workerCalls.length = 0;
 }
 
-async function runMachine(account: string, token = 'task-token-1') {
-  await store.putPolicy(asAccountId(account), { id: asPolicyId('web'), name: policy.name, body: policy as unknown as JsonObject }, 0);
-  const machine = new StateMachine(definition as never, { validationOptions: { noValidate: validated } });
-  validated = true;
-  const local = (name: string) => async (input: unknown) => (await handlers[name](input)) as never;
-  const execution = machine.run({ account, policyId: 'web', maxConcurrency: 2 } as never, {
-    context: { Task: { Token: token } } as never,
-    overrides: {
-      taskResourceLocalHandlers: {
-        ...Object.fromEntries(['LoadPolicy', 'Discover', 'TakeSnapshots', 'CheckSnapshots', 'PruneSnapshots', 'RecordSession'].map((n) => [n, local(n)])),
-        // .waitForTaskToken: the real handler records the token; the return stands for the worker's SendTaskSuccess.
-        StartWorker: async (input: unknown) => {
-          const payload = ((input as { Payload?: unknown }).Payload ?? input) as { taskToken: string; item: { resource: { id: string } } };
-          await handlers.StartWorker(payload);
-          workerCalls.push({ token: payload.taskToken, resourceId: payload.item.resource.id });
-          return { restorePointId: `rp-${payload.item.resource.id}`, storedBytes: 1024 };
-        },
-      },
-      waitTimeOverrides: { WaitForSnapshots: 0 },
-      retryIntervalOverrides: { TakeSnapshots: 0, CheckSnapshots: 0, PruneSnapshots: 0, Discover: 0, LoadPolicy: 0, RecordSession: 0, CleanupWorker: 0, FailSession: 0 },
-    },
-  });
+async function startMachine(account: string, token = 'task-token-1', options: { enabled?: boolean; sessionId?: (account: string) => Promise<string> } = {}) {
+  const body = { ...policy, ...(options.enabled === undefined ? {} : { enabled: options.enabled }) };
+  const sessionId = options.sessionId ? await options.sessionId(account) : undefined;
+  return machine.start(account, body, { token, input: sessionId ? { sessionId } : {} });
+}
+
+async function runMachine(account: string, token = 'task-token-1', options: Parameters<typeof startMachine>[2] = {}) {
+  const execution = await startMachine(account, token, options);
   const output = (await execution.result) as { sessionId: string; status: string };
   const tasks = await store.listTasks(asAccountId(account), asSessionId(output.sessionId));
   const session = await store.getSession(asAccountId(account), asSessionId(output.sessionId));
@@ -167,5 +127,34 @@ describe('backup state machine (CDK definition, run locally)', () => {
     assert.ok(aws.cloud.calls.includes('ec2:DeleteSnapshot:us-east-1'));
     // i-aaaa was backed up just now (volume state), so no worker for it; i-bbbb still gets one.
     assert.deepEqual(workerCalls.map((w) => w.resourceId), ['i-bbbb']);
+  });
+
+  it('a scheduled run of a disabled policy records nothing and ends at once; run now of it (with its session) runs', async () => {
+    resetCloud();
+    const execution = await startMachine('tenant-disabled', 'task-token-1', { enabled: false });
+    const output = (await execution.result) as { run: { skipped: boolean; reason: string } };
+    assert.equal(output.run.skipped, true);
+    assert.match(output.run.reason, /policy web is disabled/);
+    assert.equal((await store.listSessions(asAccountId('tenant-disabled'), { limit: 10 })).sessions.length, 0);
+    assert.deepEqual(aws.cloud.calls.filter((c) => !c.startsWith('sts:')), []);
+    assert.equal(aws.cloud.assumedRoles.length, 0);
+
+    const created = async (account: string) => (await store.createSession(asAccountId(account), asPolicyId('web'))).id;
+    const { output: ran, session } = await runMachine('tenant-disabled-now', 'task-token-1', { enabled: false, sessionId: created });
+    assert.equal(ran.status, 'succeeded');
+    assert.equal(session?.status, 'succeeded');
+    assert.equal((await store.listSessions(asAccountId('tenant-disabled-now'), { limit: 10 })).sessions.length, 1, 'the session run now made, no second one');
+  });
+
+  it('a run given a session that is not a running one of its policy fails before discovering anything', async () => {
+    resetCloud();
+    const finished = async (account: string) => {
+      const s = await store.createSession(asAccountId(account), asPolicyId('web'));
+      await store.updateSession(asAccountId(account), s.id, { status: 'succeeded', message: 'done' });
+      return s.id;
+    };
+    const execution = await startMachine('tenant-stale-session', 'task-token-1', { sessionId: finished });
+    await assert.rejects(execution.result, (err: Error & { cause?: unknown }) => /is succeeded; expected a running session/.test(`${err.message} ${String(err.cause ?? '')} ${JSON.stringify(err)}`));
+    assert.ok(!aws.cloud.calls.some((c) => c.startsWith('ec2:Describe')), 'no discovery');
   });
 });

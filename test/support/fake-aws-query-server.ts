@@ -1,4 +1,4 @@
-// An in-process HTTP server speaking the AWS Query protocols of EC2, RDS and STS, over one in-memory cloud.
+// An in-process HTTP server speaking the AWS Query protocols of EC2, RDS and STS, over one in-memory cloud (instances, volumes, DBs, Aurora clusters).
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -12,13 +12,19 @@ export interface FakeInstance {
   config?: { instanceType: string; subnetId: string; securityGroupIds: string[]; availabilityZone: string; architecture: string };
 }
 export interface FakeDb { id: string; region: string; tags: Record<string, string> }
-export interface FakeSnapshot { id: string; region: string; volumeId?: string; dbId?: string; state: 'pending' | 'completed' | 'error'; startTime: number; tags: Record<string, string>; checks: number; sizeGiB?: number }
+/** An Aurora cluster (engine default aurora-postgresql; another engine is not Aurora). */
+export interface FakeCluster { id: string; region: string; tags: Record<string, string>; engine?: string }
+/** A volume attached to no instance: DescribeVolumes lists it with its tags, CreateSnapshot snapshots it. */
+export interface FakeVolume { id: string; region: string; tags: Record<string, string>; sizeGiB: number }
+export interface FakeSnapshot { id: string; region: string; volumeId?: string; dbId?: string; clusterId?: string; state: 'pending' | 'completed' | 'error'; startTime: number; tags: Record<string, string>; checks: number; sizeGiB?: number }
 
 export interface FakeCloud {
   instances: FakeInstance[];
   databases: FakeDb[];
+  clusters: FakeCluster[];
+  volumes: FakeVolume[];
   snapshots: FakeSnapshot[];
-  /** Instance ids whose CreateSnapshots fails with an error response. */
+  /** Instance (and volume) ids whose CreateSnapshots (CreateSnapshot) fails with an error response. */
   failCreateFor: Set<string>;
   /** Describe calls a new snapshot stays pending before it completes. */
   pendingChecks: number;
@@ -85,8 +91,19 @@ function ec2(cloud: FakeCloud, action: string, p: URLSearchParams, region: strin
         `<item>${el('reservationId', `r-${i.id}`)}<instancesSet><item>${el('instanceId', i.id)}${instanceConfigXml(i)}<instanceState><code>16</code><name>running</name></instanceState><blockDeviceMapping>${i.volumeIds.map((v, n) => `<item>${el('deviceName', `/dev/xvd${'abcdefgh'[n]}`)}<ebs>${el('volumeId', v)}</ebs></item>`).join('')}</blockDeviceMapping>${ec2Tags(i.tags)}</item></instancesSet></item>`);
       return `<reservationSet>${items.join('')}</reservationSet>`;
     }
-    case 'DescribeVolumes':
-      return `<volumeSet>${cloud.instances.filter((i) => i.region === region).flatMap((i) => i.volumeIds).map((v) => `<item>${el('volumeId', v)}<tagSet/></item>`).join('')}</volumeSet>`;
+    case 'DescribeVolumes': {
+      const attached = cloud.instances.filter((i) => i.region === region).flatMap((i) => i.volumeIds).map((v) => `<item>${el('volumeId', v)}<tagSet/></item>`);
+      const standalone = cloud.volumes.filter((v) => v.region === region).map((v) => `<item>${el('volumeId', v.id)}${el('size', v.sizeGiB)}${el('status', 'available')}${ec2Tags(v.tags)}</item>`);
+      return `<volumeSet>${[...attached, ...standalone].join('')}</volumeSet>`;
+    }
+    case 'CreateSnapshot': {
+      const volume = cloud.volumes.find((v) => v.id === p.get('VolumeId') && v.region === region);
+      if (!volume) throw new QueryError('InvalidVolume.NotFound', `The volume '${p.get('VolumeId')}' does not exist.`);
+      if (cloud.failCreateFor.has(volume.id)) throw new QueryError('SnapshotCreationPerVolumeRateExceeded', `snapshot rate exceeded for ${volume.id}`);
+      const s: FakeSnapshot = { id: newId('snap'), region, volumeId: volume.id, state: 'pending', startTime: Date.now(), tags: requestTags(p), checks: 0, sizeGiB: volume.sizeGiB };
+      cloud.snapshots.push(s);
+      return `${el('snapshotId', s.id)}${el('volumeId', s.volumeId)}${el('volumeSize', s.sizeGiB)}${el('status', s.state)}${el('startTime', iso(s.startTime))}${el('ownerId', '111122223333')}${ec2Tags(s.tags)}`;
+    }
     case 'CreateSnapshots': {
       const instance = cloud.instances.find((i) => i.id === p.get('InstanceSpecification.InstanceId') && i.region === region);
       if (!instance) throw new QueryError('InvalidInstanceID.NotFound', `The instance ID '${p.get('InstanceSpecification.InstanceId')}' does not exist`);
@@ -126,35 +143,47 @@ function ec2(cloud: FakeCloud, action: string, p: URLSearchParams, region: strin
   }
 }
 
+/** DB instance and Aurora cluster snapshots: the same calls with other names. */
+const RDS_KINDS = {
+  db: { snap: 'DBSnapshot', snapId: 'DBSnapshotIdentifier', owner: 'DBInstanceIdentifier', owned: 'dbId', missing: 'DBSnapshotNotFound', ownerMissing: 'DBInstanceNotFound' },
+  cluster: { snap: 'DBClusterSnapshot', snapId: 'DBClusterSnapshotIdentifier', owner: 'DBClusterIdentifier', owned: 'clusterId', missing: 'DBClusterSnapshotNotFoundFault', ownerMissing: 'DBClusterNotFoundFault' },
+} as const;
+
 function rds(cloud: FakeCloud, action: string, p: URLSearchParams, region: string): string {
-  const dbSnap = (s: FakeSnapshot) => `<DBSnapshot>${el('DBSnapshotIdentifier', s.id)}${el('DBInstanceIdentifier', s.dbId)}${el('SnapshotCreateTime', iso(s.startTime))}${el('Status', s.state === 'completed' ? 'available' : s.state === 'error' ? 'failed' : 'creating')}${el('SnapshotType', 'manual')}${rdsTags(s.tags)}</DBSnapshot>`;
+  const k = RDS_KINDS[/Cluster/.test(action) ? 'cluster' : 'db'];
+  const snapXml = (s: FakeSnapshot) => `<${k.snap}>${el(k.snapId, s.id)}${el(k.owner, s[k.owned])}${el('SnapshotCreateTime', iso(s.startTime))}${el('Status', s.state === 'completed' ? 'available' : s.state === 'error' ? 'failed' : 'creating')}${el('SnapshotType', 'manual')}${rdsTags(s.tags)}</${k.snap}>`;
+  const snapshots = () => cloud.snapshots.filter((s) => s.region === region && s[k.owned]);
   switch (action) {
     case 'DescribeDBInstances':
       return `<DBInstances>${cloud.databases.filter((d) => d.region === region).map((d) => `<DBInstance>${el('DBInstanceIdentifier', d.id)}${el('Engine', 'postgres')}${rdsTags(d.tags)}</DBInstance>`).join('')}</DBInstances>`;
     case 'DescribeDBClusters':
-      return '<DBClusters/>';
-    case 'CreateDBSnapshot': {
-      const db = cloud.databases.find((d) => d.id === p.get('DBInstanceIdentifier') && d.region === region);
-      if (!db) throw new QueryError('DBInstanceNotFound', `DBInstance ${p.get('DBInstanceIdentifier')} not found.`, 404);
-      const s: FakeSnapshot = { id: p.get('DBSnapshotIdentifier') as string, region, dbId: db.id, state: 'pending', startTime: Date.now(), tags: requestTags(p), checks: 0 };
+      return `<DBClusters>${cloud.clusters.filter((c) => c.region === region).map((c) => `<DBCluster>${el('DBClusterIdentifier', c.id)}${el('Engine', c.engine ?? 'aurora-postgresql')}${rdsTags(c.tags)}</DBCluster>`).join('')}</DBClusters>`;
+    case 'CreateDBSnapshot':
+    case 'CreateDBClusterSnapshot': {
+      const owners: { id: string; region: string }[] = k === RDS_KINDS.db ? cloud.databases : cloud.clusters;
+      const owner = owners.find((d) => d.id === p.get(k.owner) && d.region === region);
+      if (!owner) throw new QueryError(k.ownerMissing, `${k.owner} ${p.get(k.owner)} not found.`, 404);
+      const s: FakeSnapshot = { id: p.get(k.snapId) as string, region, [k.owned]: owner.id, state: 'pending', startTime: Date.now(), tags: requestTags(p), checks: 0 };
       cloud.snapshots.push(s);
-      return dbSnap(s);
+      return snapXml(s);
     }
-    case 'DescribeDBSnapshots': {
-      const id = p.get('DBSnapshotIdentifier');
-      let found = cloud.snapshots.filter((s) => s.region === region && s.dbId);
+    case 'DescribeDBSnapshots':
+    case 'DescribeDBClusterSnapshots': {
+      const id = p.get(k.snapId);
+      let found = snapshots();
       if (id) {
         found = found.filter((s) => s.id === id).map((s) => advance(cloud, s));
-        if (found.length === 0) throw new QueryError('DBSnapshotNotFound', `DBSnapshot ${id} not found.`, 404);
+        if (found.length === 0) throw new QueryError(k.missing, `${k.snap} ${id} not found.`, 404);
       }
-      if (p.get('DBInstanceIdentifier')) found = found.filter((s) => s.dbId === p.get('DBInstanceIdentifier'));
-      return `<DBSnapshots>${found.map(dbSnap).join('')}</DBSnapshots>`;
+      if (p.get(k.owner)) found = found.filter((s) => s[k.owned] === p.get(k.owner));
+      return `<${k.snap}s>${found.map(snapXml).join('')}</${k.snap}s>`;
     }
-    case 'DeleteDBSnapshot': {
-      const at = cloud.snapshots.findIndex((s) => s.id === p.get('DBSnapshotIdentifier') && s.region === region && s.dbId);
-      if (at < 0) throw new QueryError('DBSnapshotNotFound', `DBSnapshot ${p.get('DBSnapshotIdentifier')} not found.`, 404);
+    case 'DeleteDBSnapshot':
+    case 'DeleteDBClusterSnapshot': {
+      const at = cloud.snapshots.findIndex((s) => s.id === p.get(k.snapId) && s.region === region && s[k.owned]);
+      if (at < 0) throw new QueryError(k.missing, `${k.snap} ${p.get(k.snapId)} not found.`, 404);
       const [s] = cloud.snapshots.splice(at, 1);
-      return dbSnap(s);
+      return snapXml(s);
     }
     default:
       throw new QueryError('InvalidAction', `fake RDS does not implement ${action}`);
@@ -175,7 +204,7 @@ async function body(req: IncomingMessage): Promise<string> {
 }
 
 export async function startFakeAwsServer(cloud: Partial<FakeCloud> = {}): Promise<FakeAwsServer> {
-  const state: FakeCloud = { instances: [], databases: [], snapshots: [], failCreateFor: new Set(), pendingChecks: 1, calls: [], assumedRoles: [], workers: [], ...cloud };
+  const state: FakeCloud = { instances: [], databases: [], clusters: [], volumes: [], snapshots: [], failCreateFor: new Set(), pendingChecks: 1, calls: [], assumedRoles: [], workers: [], ...cloud };
   const server: Server = createServer((req, res) => void (async () => {
     const p = new URLSearchParams(await body(req));
     const scope = /Credential=[^/]+\/\d+\/([^/]+)\/([^/]+)\//.exec(req.headers.authorization ?? '');

@@ -1,4 +1,4 @@
-// EC2 restore actions for the EBS test server (its ec2Extension): volumes, images, instances and workers over its snapshots.
+// EC2 restore actions for the EBS test server (its ec2Extension): volumes, images, instances, workers and snapshot copies over its snapshots.
 import type { EbsTestServer } from './ebs-test-server.ts';
 import { requestTags } from './fake-aws-query-server.ts';
 import { workerAction, type FakeWorker } from './fake-ec2-workers.ts';
@@ -33,8 +33,12 @@ export class FakeEc2Restore {
   readonly instances: FakeRestoredInstance[] = [];
   readonly workers: FakeWorker[] = [];
   readonly shares: Array<{ snapshotId: string; accountId: string }> = [];
+  /** CopySnapshot results: pending until described once by a filter (DescribeSnapshots), then completed. */
+  readonly copies: Array<{ id: string; sourceId: string }> = [];
   /** The next CreateVolume fails with this code. */
   failCreateVolume: string | null = null;
+  /** The next call of an action fails with the code: action -> code. */
+  readonly failNext = new Map<string, string>();
   readonly #ebs: EbsTestServer;
 
   constructor(ebs: EbsTestServer) {
@@ -43,15 +47,29 @@ export class FakeEc2Restore {
   }
 
   reset(): void {
-    for (const a of [this.volumes, this.images, this.instances, this.workers, this.shares]) a.length = 0;
+    for (const a of [this.volumes, this.images, this.instances, this.workers, this.shares, this.copies]) a.length = 0;
     this.failCreateVolume = null;
+    this.failNext.clear();
   }
 
   handle(action: string, p: URLSearchParams): string | undefined {
     const region = this.#ebs.region;
     const vol = (v: FakeVolume) => `<item><volumeId>${v.id}</volumeId><size>${v.sizeGiB}</size><snapshotId>${v.snapshotId}</snapshotId><availabilityZone>${v.az}</availabilityZone><status>${v.state}</status><volumeType>${v.type}</volumeType>${tagSet(v.tags)}</item>`;
     const inst = (i: { id: string; state: string; tags: Record<string, string> }) => `<item><instanceId>${i.id}</instanceId><instanceState><code>${i.state === 'running' ? 16 : 48}</code><name>${i.state}</name></instanceState>${tagSet(i.tags)}</item>`;
+    const injected = this.failNext.get(action);
+    if (injected) {
+      this.failNext.delete(action);
+      throw fail(injected, `injected ${action} failure`);
+    }
     switch (action) {
+      case 'CopySnapshot': {
+        const source = this.#ebs.snapshots.get(p.get('SourceSnapshotId')!);
+        if (!source) throw fail('InvalidSnapshot.NotFound', `The snapshot '${p.get('SourceSnapshotId')}' does not exist.`);
+        const id = newId('snap');
+        this.#ebs.snapshots.set(id, { ...source, id, blocks: new Map(source.blocks), status: 'pending', startTime: new Date(), description: p.get('Description') ?? '', tags: requestTags(p), clientToken: undefined });
+        this.copies.push({ id, sourceId: source.id });
+        return `<snapshotId>${id}</snapshotId>`;
+      }
       case 'CreateVolume': {
         if (this.failCreateVolume) {
           const code = this.failCreateVolume;
@@ -77,6 +95,7 @@ export class FakeEc2Restore {
       case 'RegisterImage': {
         const root = p.get('BlockDeviceMapping.1.Ebs.SnapshotId')!;
         if (!this.#ebs.snapshots.has(root)) throw fail('InvalidSnapshot.NotFound', `The snapshot '${root}' does not exist.`);
+        if (this.#ebs.snapshots.get(root)!.status !== 'completed') throw fail('IncorrectState', `Snapshot '${root}' is not in the completed state.`);
         const image = { id: newId('ami'), rootSnapshotId: root, rootDevice: p.get('RootDeviceName')!, architecture: p.get('Architecture')!, tags: requestTags(p) };
         this.images.push(image);
         return `<imageId>${image.id}</imageId>`;
@@ -95,7 +114,10 @@ export class FakeEc2Restore {
       case 'DescribeSnapshots': {
         if (!p.has('Filter.1.Name')) return undefined;
         const found = [...this.#ebs.snapshots.values()].filter((s) => matches(p, s.tags, s.status));
-        return `<snapshotSet>${found.map((s) => `<item><snapshotId>${s.id}</snapshotId><status>${s.status}</status>${tagSet(s.tags)}</item>`).join('')}</snapshotSet>`;
+        const xml = `<snapshotSet>${found.map((s) => `<item><snapshotId>${s.id}</snapshotId><status>${s.status}</status>${tagSet(s.tags)}</item>`).join('')}</snapshotSet>`;
+        // A copy completes once it has been seen pending.
+        for (const s of found) if (s.status === 'pending' && this.copies.some((c) => c.id === s.id)) s.status = 'completed';
+        return xml;
       }
       case 'DescribeInstances': {
         const all = [...this.instances, ...this.workers].filter((i) => matches(p, i.tags, i.state));

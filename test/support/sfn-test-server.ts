@@ -1,4 +1,5 @@
-// A small HTTP server speaking the Step Functions JSON 1.0 protocol for SendTaskHeartbeat/Success/Failure, recording calls.
+// A small HTTP server speaking the Step Functions JSON 1.0 protocol: SendTaskHeartbeat/Success/Failure (recording calls), and
+// Start/Describe/Stop/ListExecutions over in-memory executions whose end a test sets with finish().
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -15,7 +16,30 @@ export interface SfnCall {
   at: number;
 }
 
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+export interface SfnExecution {
+  executionArn: string;
+  stateMachineArn: string;
+  name: string;
+  input: string;
+  status: ExecutionStatus;
+  /** ms since the epoch. */
+  startDate: number;
+  stopDate?: number;
+  output?: string;
+  error?: string;
+  cause?: string;
+}
+
+const TASK_OPS = ['SendTaskHeartbeat', 'SendTaskSuccess', 'SendTaskFailure'];
+const EXECUTION_OPS = ['StartExecution', 'DescribeExecution', 'StopExecution', 'ListExecutions'];
+const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[\w-]{1,80}$/;
+const EXECUTION_NAME = /^[\w-]{1,80}$/;
+
 export class SfnTestServer {
+  /** Executions by ARN, in start order. */
+  readonly executions = new Map<string, SfnExecution>();
   readonly region = 'eu-west-1';
   readonly calls: SfnCall[] = [];
   /** Answer every call with TaskTimedOut (the state machine gave up on the task). */
@@ -51,8 +75,16 @@ export class SfnTestServer {
     return this.calls.filter((c) => c.op === op);
   }
 
+  /** Ends a running execution as Step Functions would (output for SUCCEEDED, error and cause otherwise). */
+  finish(executionArn: string, end: { status: Exclude<ExecutionStatus, 'RUNNING'>; output?: unknown; error?: string; cause?: string }): void {
+    const e = this.executions.get(executionArn);
+    if (!e) throw new Error(`no execution ${executionArn}`);
+    Object.assign(e, { status: end.status, stopDate: Date.now(), error: end.error, cause: end.cause, output: end.output === undefined ? undefined : JSON.stringify(end.output) });
+  }
+
   reset(): void {
     this.calls.length = 0;
+    this.executions.clear();
     this.timedOut = false;
     this.timeOutAfterHeartbeats = null;
   }
@@ -73,7 +105,8 @@ export class SfnTestServer {
     } catch {
       return this.#fault(res, 'SerializationException', 'body is not JSON');
     }
-    if (req.method !== 'POST' || !['SendTaskHeartbeat', 'SendTaskSuccess', 'SendTaskFailure'].includes(op)) {
+    if (req.method === 'POST' && EXECUTION_OPS.includes(op)) return this.#execution(res, op, body);
+    if (req.method !== 'POST' || !TASK_OPS.includes(op)) {
       return this.#fault(res, 'UnknownOperationException', `unsupported ${req.method} ${target}`);
     }
     if (!body.taskToken) return this.#fault(res, 'InvalidToken', 'taskToken is required');
@@ -94,6 +127,47 @@ export class SfnTestServer {
     if (op !== 'SendTaskHeartbeat') this.#done.add(body.taskToken);
     res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': 'sfn-req-1' });
     res.end('{}');
+  }
+
+  #execution(res: ServerResponse, op: string, body: Record<string, unknown>): void {
+    const reply = (out: unknown) => {
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': 'sfn-req-1' });
+      res.end(JSON.stringify(out));
+    };
+    const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
+    const summary = (e: SfnExecution) => ({ executionArn: e.executionArn, stateMachineArn: e.stateMachineArn, name: e.name, status: e.status, startDate: seconds(e.startDate), stopDate: seconds(e.stopDate) });
+    if (op === 'StartExecution' || op === 'ListExecutions') {
+      const machine = String(body.stateMachineArn ?? '');
+      if (!STATE_MACHINE_ARN.test(machine)) return this.#fault(res, 'InvalidArn', `invalid state machine ARN ${machine}`);
+      if (op === 'ListExecutions') {
+        const all = [...this.executions.values()].filter((e) => e.stateMachineArn === machine && (!body.statusFilter || e.status === body.statusFilter)).reverse();
+        const from = Number(body.nextToken ?? 0);
+        const size = Number(body.maxResults ?? 100) || 100;
+        const page = all.slice(from, from + size);
+        return reply({ executions: page.map(summary), ...(from + size < all.length ? { nextToken: String(from + size) } : {}) });
+      }
+      const name = String(body.name ?? '');
+      if (!EXECUTION_NAME.test(name)) return this.#fault(res, 'InvalidName', `invalid execution name ${name}`);
+      const input = String(body.input ?? '{}');
+      try {
+        JSON.parse(input);
+      } catch {
+        return this.#fault(res, 'InvalidExecutionInput', 'input is not JSON');
+      }
+      const executionArn = `${machine.replace(':stateMachine:', ':execution:')}:${name}`;
+      const seen = this.executions.get(executionArn);
+      if (seen && seen.input !== input) return this.#fault(res, 'ExecutionAlreadyExists', `execution ${name} already exists`);
+      const e = seen ?? { executionArn, stateMachineArn: machine, name, input, status: 'RUNNING' as const, startDate: Date.now() };
+      this.executions.set(executionArn, e);
+      return reply({ executionArn, startDate: seconds(e.startDate) });
+    }
+    const e = this.executions.get(String(body.executionArn ?? ''));
+    if (!e) return this.#fault(res, 'ExecutionDoesNotExist', `execution ${String(body.executionArn)} does not exist`);
+    if (op === 'StopExecution') {
+      if (e.status === 'RUNNING') Object.assign(e, { status: 'ABORTED', stopDate: Date.now(), error: body.error, cause: body.cause });
+      return reply({ stopDate: seconds(e.stopDate) });
+    }
+    return reply({ ...summary(e), input: e.input, output: e.output, error: e.error, cause: e.cause });
   }
 
   #fault(res: ServerResponse, type: string, message: string): void {

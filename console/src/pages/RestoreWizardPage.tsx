@@ -1,21 +1,28 @@
-// The restore wizard: restore point -> disk -> target -> start, then progress and the verified result.
-import { Alert, Button, Card, Group, Radio, Select, Stack, Text, TextInput, Title } from '@mantine/core';
+// The restore wizard: restore point -> disk -> target (image file, or the AWS kinds the server offers) -> start,
+// then progress and the result.
+import { Alert, Button, Card, Group, Loader, Radio, Select, Stack, Text, TextInput, Title } from '@mantine/core';
 import { useState } from 'react';
 import { accountPath, api } from '../api.ts';
+import { useCapabilities } from '../capabilities.ts';
 import { errorText, Loaded } from '../components/ApiNotice.tsx';
+import { AwsRestoreForm } from '../components/AwsRestoreForm.tsx';
+import { RestoreKindPicker } from '../components/RestoreKindPicker.tsx';
 import { RestoreProgress } from '../components/RestoreProgress.tsx';
+import { offeredKinds, type Capabilities, type RestoreKind } from '../restore-kinds.ts';
 import { bytes, time } from '../format.ts';
 import { navigate } from '../router.ts';
 import type { RestoreJob, RestorePoint } from '../types.ts';
 import { useApi } from '../use-api.ts';
 
+/** `<resource>-<point id>.img` (ids start with the time, so points of one day differ); the disk is added when the point has several. */
 export function defaultTarget(p: RestorePoint, disk: string): string {
-  const base = `${p.resource.id}-${p.id.slice(0, 8)}`.replace(/[^A-Za-z0-9._-]+/g, '_');
-  return `${base}${disk === 'root' ? '' : `-${disk}`}.img`;
+  const base = `${p.resource.id}-${p.id}${p.disks.length > 1 ? `-${disk}` : ''}`.replace(/[^A-Za-z0-9._-]+/g, '_');
+  return `${base}.img`;
 }
 
-function Form({ account, points, pointId }: { account: string; points: RestorePoint[]; pointId: string | null }) {
+function Form({ account, points, pointId, caps, region }: { account: string; points: RestorePoint[]; pointId: string | null; caps: Capabilities; region: string }) {
   const point = points.find((p) => p.id === pointId) ?? null;
+  const [kind, setKind] = useState<RestoreKind>(() => (point ? offeredKinds(caps, point)[0] : undefined) ?? 'image');
   const [disk, setDisk] = useState(point?.disks[0]?.name ?? 'root');
   const [target, setTarget] = useState(point ? defaultTarget(point, disk) : '');
   const [error, setError] = useState<string | null>(null);
@@ -45,32 +52,35 @@ function Form({ account, points, pointId }: { account: string; points: RestorePo
         <>
           <Card withBorder>
             <Title order={5}>2. Disk</Title>
-            <Radio.Group value={disk} onChange={(d) => { setDisk(d); setTarget(defaultTarget(point, d)); }} data-testid="restore-disk">
-              <Group mt="xs">{point.disks.map((d) => <Radio key={d.name} value={d.name} label={`${d.name} (${bytes(d.size)})`} />)}</Group>
-            </Radio.Group>
+            {kind === 'instance' ? (
+              <Text size="sm" mt="xs" data-testid="restore-all-disks">A new instance gets every disk of the point: {point.disks.map((d) => d.name).join(', ')}.</Text>
+            ) : (
+              <Radio.Group value={disk} onChange={(d) => { setDisk(d); setTarget(defaultTarget(point, d)); }} data-testid="restore-disk">
+                <Group mt="xs">{point.disks.map((d) => <Radio key={d.name} value={d.name} label={`${d.name} (${bytes(d.size)})`} />)}</Group>
+              </Radio.Group>
+            )}
           </Card>
           <Card withBorder>
             <Title order={5}>3. Target</Title>
-            <Radio.Group value="file" mt="xs">
-              <Stack gap={4}>
-                <Radio value="file" label="Image file on this server" />
-                <Radio value="volume" label="New EBS volume" disabled />
-                <Radio value="instance" label="New instance" disabled />
-                <Text size="xs" c="dimmed">Volume and instance restores are available on AWS deployments.</Text>
-              </Stack>
-            </Radio.Group>
-            <TextInput mt="sm" label="File name (in the server's restore directory)" value={target} onChange={(e) => setTarget(e.currentTarget.value)} data-testid="restore-target" />
+            <RestoreKindPicker caps={caps} point={point} value={kind} onChange={setKind} />
+            {kind === 'image' && <TextInput mt="sm" label="File name (in the server's restore directory)" value={target} onChange={(e) => setTarget(e.currentTarget.value)} data-testid="restore-target" />}
+            {kind !== 'image' && <AwsRestoreForm key={kind} account={account} point={point} kind={kind} disk={disk} defaultRegion={region} />}
           </Card>
-          {error && <Alert color="red" data-testid="restore-start-error">{error}</Alert>}
-          <Button onClick={() => void start()} loading={busy} disabled={!target.trim()} data-testid="restore-start" w={180}>Start restore</Button>
+          {kind === 'image' && (
+            <>
+              {error && <Alert color="red" data-testid="restore-start-error">{error}</Alert>}
+              <Button onClick={() => void start()} loading={busy} disabled={!target.trim()} data-testid="restore-start" w={180}>Start restore</Button>
+            </>
+          )}
         </>
       )}
     </Stack>
   );
 }
 
-export function RestoreWizardPage({ account, pointId, jobId }: { account: string; pointId: string | null; jobId: string | null }) {
+export function RestoreWizardPage({ account, pointId, jobId, region = '' }: { account: string; pointId: string | null; jobId: string | null; region?: string }) {
   const points = useApi<{ restorePoints: RestorePoint[] }>(accountPath(account, '/restore-points'));
+  const { caps } = useCapabilities();
   return (
     <Stack data-testid="restore-wizard">
       <Title order={2}>Restore</Title>
@@ -80,7 +90,9 @@ export function RestoreWizardPage({ account, pointId, jobId }: { account: string
           <Button variant="subtle" style={{ alignSelf: 'flex-start' }} onClick={() => navigate('/restore')} data-testid="restore-another">Start another restore</Button>
         </>
       ) : (
-        <Loaded state={points} what="Restore points">{(d) => <Form key={pointId ?? ''} account={account} points={d.restorePoints} pointId={pointId} />}</Loaded>
+        <Loaded state={points} what="Restore points">
+          {(d) => (caps ? <Form key={pointId ?? ''} account={account} points={d.restorePoints} pointId={pointId} caps={caps} region={region} /> : <Loader size="sm" data-testid="loading" />)}
+        </Loaded>
       )}
     </Stack>
   );
