@@ -2,7 +2,7 @@
 import { Validations, type App, type Environment } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConsoleApiStack, consoleOptionsFromContext } from './console-api-stack.ts';
-import { ControlPlaneStack } from './control-plane-stack.ts';
+import { ControlPlaneStack, SCHEDULE_GROUP_NAME } from './control-plane-stack.ts';
 import { MemberAccountRoleStack } from './member-account-role.ts';
 import { RepositoryStack, type RepositoryObjectLock } from './repository-stack.ts';
 import { WorkerStack } from './worker-stack.ts';
@@ -80,6 +80,7 @@ export function buildCloudkeepApp(app: App, config: CloudkeepConfig = {}): Cloud
     table: controlPlane.table,
     repository: repository.repository,
     wrapKey: controlPlane.wrapKey,
+    schedules: { groupName: SCHEDULE_GROUP_NAME, role: controlPlane.schedulerRole },
     memberExternalId: config.memberTrust?.externalId,
     ...consoleOptionsFromContext(app),
   });

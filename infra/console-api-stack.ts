@@ -10,7 +10,7 @@ import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import { ConsoleUserPool } from './console-auth.ts';
 import { ConsoleHosting, type ConsoleCustomDomain } from './console-hosting.ts';
-import { ConsoleHttpApi } from './console-http-api.ts';
+import { ConsoleHttpApi, type ConsoleHttpApiProps } from './console-http-api.ts';
 import type { RepositoryBucket } from './repository-stack.ts';
 
 /** Where `npm run build:console` puts the console. */
@@ -20,6 +20,8 @@ export interface ConsoleApiStackProps extends StackProps {
   readonly table: dynamodb.ITable;
   readonly repository: RepositoryBucket;
   readonly wrapKey: kms.IKey;
+  /** The control plane's schedule group and scheduler role (see ConsoleHttpApiProps). */
+  readonly schedules: ConsoleHttpApiProps['schedules'];
   /**
    * The built console; deployed only when it holds index.html at synth time.
    * @default DEFAULT_CONSOLE_DIR
@@ -62,7 +64,7 @@ export class ConsoleApiStack extends Stack {
     this.auth = new ConsoleUserPool(this, 'Auth', { domainPrefix: props.authDomainPrefix });
     const memberExternalId =
       props.memberExternalId ?? new CfnParameter(this, 'MemberExternalId', { type: 'String', minLength: 16, noEcho: true, description: 'ExternalId the member-account roles require' }).valueAsString;
-    this.api = new ConsoleHttpApi(this, 'Api', { table: props.table, repository: props.repository, wrapKey: props.wrapKey, memberExternalId });
+    this.api = new ConsoleHttpApi(this, 'Api', { table: props.table, repository: props.repository, wrapKey: props.wrapKey, memberExternalId, schedules: props.schedules });
     const signIn = this.auth.signInUrl;
     this.hosting = new ConsoleHosting(this, 'Hosting', {
       httpApi: this.api.httpApi,

@@ -16,6 +16,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { STATE_MACHINE_NAME_PREFIX } from './control-plane-stack.ts';
 import type { RepositoryBucket } from './repository-stack.ts';
+import { SCHEDULE_PREFIX } from '../core/policy/scheduler-port.ts';
 
 const ROOT = new URL('../', import.meta.url);
 
@@ -50,6 +51,8 @@ export interface ConsoleHttpApiProps {
   readonly wrapKey: kms.IKey;
   /** The member roles' ExternalId: the API discovers resources and lists snapshots through them (plans, dashboard, timelines). */
   readonly memberExternalId: string;
+  /** The control plane's schedule group and scheduler role: policies saved, enabled or disabled in the console update their schedules. */
+  readonly schedules: { readonly groupName: string; readonly role: iam.IRole };
   /**
    * Name of the Cloudkeep role in member accounts.
    * @default 'cloudkeep-member'
@@ -99,6 +102,8 @@ export class ConsoleHttpApi extends Construct {
         CLOUDKEEP_BACKUP_STATE_MACHINE_ARN: stateMachineArn('stateMachine', BACKUP),
         CLOUDKEEP_RESTORE_STATE_MACHINE_ARN: stateMachineArn('stateMachine', RESTORE),
         CLOUDKEEP_EXTERNAL_ID: props.memberExternalId,
+        CLOUDKEEP_SCHEDULE_GROUP: props.schedules.groupName,
+        CLOUDKEEP_SCHEDULER_ROLE_ARN: props.schedules.role.roleArn,
       },
       // The ESM bundle of the orchestration handlers (infra/state-machine.ts), plus the native hash binary copied next to it.
       bundling: { forceDockerBundling: false, format: nodejs.OutputFormat.ESM, target: 'node24', mainFields: ['module', 'main'], externalModules: [], loader: { '.node': 'copy' },
@@ -109,6 +114,7 @@ export class ConsoleHttpApi extends Construct {
     props.wrapKey.grantDecrypt(this.function);
     const memberRoleName = props.memberRoleName ?? 'cloudkeep-member';
     this.grantOrchestration(memberRoleName);
+    this.grantSchedules(props.schedules.groupName, props.schedules.role);
 
     this.httpApi = new apigw.HttpApi(this, 'HttpApi', { apiName: 'cloudkeep-console', description: 'Cloudkeep console API (reached through CloudFront under /api)', createDefaultStage: false });
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
@@ -118,7 +124,7 @@ export class ConsoleHttpApi extends Construct {
       throttle: props.throttle ?? { rateLimit: 25, burstLimit: 50 },
       accessLogSettings: { destination: new apigw.LogGroupLogDestination(accessLogs), format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)) },
     });
-    this.acknowledgeFindings(tableExport, memberRoleName);
+    this.acknowledgeFindings(tableExport, memberRoleName, props.schedules.groupName);
   }
 
   /** Run now and restores (the state machines and the restores' executions, nothing else) and the member roles (read through discovery). */
@@ -130,6 +136,17 @@ export class ConsoleHttpApi extends Construct {
     add(['sts:AssumeRole'], [`arn:${Aws.PARTITION}:iam::*:role/${memberRoleName}`]);
   }
 
+  /** Cloudkeep's schedules in the control plane's group only (named cloudkeep-*), and passing the scheduler role to EventBridge Scheduler only. */
+  private grantSchedules(groupName: string, role: iam.IRole): void {
+    this.function.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['scheduler:GetSchedule', 'scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'],
+      resources: [`arn:${Aws.PARTITION}:scheduler:${Aws.REGION}:${Aws.ACCOUNT_ID}:schedule/${groupName}/${SCHEDULE_PREFIX}*`],
+    }));
+    this.function.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['iam:PassRole'], resources: [role.roleArn], conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+    }));
+  }
+
   /** Routes every path to the function, each behind a JWT authorizer that accepts ID tokens of `client` only. */
   protect(userPool: cognito.IUserPool, client: cognito.IUserPoolClient): void {
     const authorizer = new HttpUserPoolAuthorizer('ConsoleUserPool', userPool, { userPoolClients: [client], identitySource: ['$request.header.Authorization'] });
@@ -139,10 +156,11 @@ export class ConsoleHttpApi extends Construct {
     this.function.addEnvironment('USER_POOL_CLIENT_ID', client.userPoolClientId);
   }
 
-  private acknowledgeFindings(tableExport: string, memberRoleName: string): void {
+  private acknowledgeFindings(tableExport: string, memberRoleName: string, groupName: string): void {
     Validations.of(this.function).acknowledge(
       { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${RESTORE}:*]`, reason: 'Restores are executions of the restore state machine named at run time; only Describe and Stop on them.' },
       { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/${memberRoleName}]`, reason: 'Member accounts are listed in policies, not known at deploy time; the role name and its ExternalId limit the grant.' },
+      { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${groupName}/${SCHEDULE_PREFIX}*]`, reason: "Policies' schedules are named per policy at run time; only Cloudkeep's (cloudkeep-*) in the control plane's group." },
       { id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: "The basic execution role only writes the function's own logs." },
       { id: `AwsSolutions-IAM5[Resource::${tableExport}/index/*]`, reason: 'grantReadWriteData on the control table includes its own indexes (sessions by time).' },
       { id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', reason: 'Table key grants from grantReadWriteData, limited to the control table key.' },

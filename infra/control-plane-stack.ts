@@ -46,6 +46,9 @@ function attributeType(type: 'S' | 'N' | 'B'): dynamodb.AttributeType {
   return { S: dynamodb.AttributeType.STRING, N: dynamodb.AttributeType.NUMBER, B: dynamodb.AttributeType.BINARY }[type];
 }
 
+/** The schedule group of every policy's schedules. */
+export const SCHEDULE_GROUP_NAME = 'cloudkeep';
+
 /** The control plane's table, keys, alarm, scheduler seams, and the backup state machine with its handlers. */
 export class ControlPlaneStack extends Stack {
   readonly table: dynamodb.Table;
@@ -123,7 +126,8 @@ export class ControlPlaneStack extends Stack {
     });
     this.failedSessionsAlarm.addAlarmAction(new cwActions.SnsAction(this.alarmTopic));
 
-    this.scheduleGroup = new scheduler.ScheduleGroup(this, 'ScheduleGroup', { removalPolicy: RemovalPolicy.DESTROY });
+    // A fixed name: `cloudkeep policy apply --group cloudkeep` and the console API's grants name it.
+    this.scheduleGroup = new scheduler.ScheduleGroup(this, 'ScheduleGroup', { scheduleGroupName: SCHEDULE_GROUP_NAME, removalPolicy: RemovalPolicy.DESTROY });
     this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
       description: 'Assumed by EventBridge Scheduler to start Cloudkeep backup executions',
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': this.account } } }),

@@ -65,7 +65,7 @@ export function registerApply(policy: Command, globals: () => GlobalOptions, loa
     .requiredOption('--scheduler <spec>', `where schedules live: ${SCHEDULER_FORMS}`)
     .requiredOption('--state-machine-arn <arn>', 'the backup state machine the schedules start')
     .requiredOption('--role-arn <arn>', 'the role EventBridge Scheduler assumes to start it')
-    .option('--group <name>', 'schedule group', 'default')
+    .option('--group <name>', 'schedule group (the CDK control plane creates "cloudkeep")', 'cloudkeep')
     .option('--dry-run', 'print the plan only')
     .action(async (dir: string, o: ApplyOptions) => {
       const g = globals();

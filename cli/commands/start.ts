@@ -16,7 +16,6 @@ import { FileVerifyHistory, LocalInventory, LocalPolicyRunner, LocalSnapshotCata
 import { demoSummary, runDemo } from '../local-demo.ts';
 import { LOCAL_TARGETS, LocalPlane } from '../local-plane.ts';
 import { LocalScheduleLoop } from '../local-schedule-loop.ts';
-import { withScheduleSync } from '../local-schedule-sync.ts';
 import { LOCAL_ACCOUNT } from '../local-run.ts';
 
 export interface StartOptions {
@@ -61,8 +60,9 @@ async function serve(plane: LocalPlane, repo: Repository, port: number): Promise
   const runner = new LocalPolicyRunner(plane);
   const router = buildApi({
     authenticator: new TokenAuthenticator({ [token]: { principal: 'local-admin', accounts: [LOCAL_ACCOUNT] } }),
-    // Policies saved in the console get their local schedules, as `cloudkeep policy apply` makes them.
-    store: withScheduleSync(plane.store, plane.scheduler, (line) => log({ level: 'warn', message: line })),
+    store: plane.store,
+    // Policies saved, enabled or disabled in the console get their local schedules, as `cloudkeep policy apply` makes them.
+    schedules: { scheduler: plane.scheduler, targets: LOCAL_TARGETS },
     repo,
     restores,
     inventory: new LocalInventory(plane),

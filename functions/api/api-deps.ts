@@ -6,6 +6,7 @@ import { UnavailableError } from './api-errors.ts';
 import type { Authenticator } from './auth.ts';
 import type { Inventory, PolicyRunner, RestoreService, SessionLog, SnapshotCatalog, VerifyHistory } from './ports.ts';
 import type { Logger } from './router.ts';
+import type { PolicySchedules } from './policy-service.ts';
 
 export interface ApiDeps {
   authenticator: Authenticator;
@@ -24,6 +25,8 @@ export interface ApiDeps {
   sessionLog?: SessionLog;
   /** The last verify of the repository; absent: lastVerify is null. */
   verifyHistory?: VerifyHistory;
+  /** Where saved, enabled and disabled policies' schedules go; absent: saving leaves schedules to `policy apply`. */
+  schedules?: PolicySchedules;
   /** Time for plans and RPO ages (default: the system clock). */
   clock?: Clock;
   log?: Logger;

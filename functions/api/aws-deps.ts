@@ -16,6 +16,7 @@ import { SfnPolicyRunner } from './aws-policy-runner.ts';
 import { SfnRestoreService } from './aws-restores.ts';
 import { cognitoAuthenticatorFromEnv } from './cognito-auth.ts';
 import type { Logger } from './router.ts';
+import { AwsScheduler } from '../../providers/aws/aws-scheduler.ts';
 
 /** Environment variables besides USER_POOL_ID and USER_POOL_CLIENT_ID (see cognito-auth.ts). */
 export const AWS_API_ENV = {
@@ -29,6 +30,9 @@ export const AWS_API_ENV = {
   restoreStateMachine: 'CLOUDKEEP_RESTORE_STATE_MACHINE_ARN',
   /** The member roles' ExternalId: plans, resources and timelines; absent: not offered. */
   externalId: 'CLOUDKEEP_EXTERNAL_ID',
+  /** The schedule group and scheduler role: saving, enabling or disabling a policy updates its schedules; absent: schedules are `policy apply`'s. */
+  scheduleGroup: 'CLOUDKEEP_SCHEDULE_GROUP',
+  schedulerRole: 'CLOUDKEEP_SCHEDULER_ROLE_ARN',
 } as const;
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
@@ -51,6 +55,9 @@ export async function awsApiDeps(env: NodeJS.ProcessEnv, log: Logger = () => {})
   const sfn = new SFNClient({ region });
   const backup = env[AWS_API_ENV.backupStateMachine];
   const restore = env[AWS_API_ENV.restoreStateMachine];
+  const groupName = env[AWS_API_ENV.scheduleGroup];
+  const schedulerRole = env[AWS_API_ENV.schedulerRole];
+  const schedules = backup && groupName && schedulerRole ? { scheduler: new AwsScheduler({ region }), targets: { stateMachineArn: backup, roleArn: schedulerRole, groupName } } : undefined;
   const inventory = env[AWS_API_ENV.externalId] ? new AwsInventory({ store, member: depsFromEnv(env).member }) : undefined;
   return {
     authenticator,
@@ -59,6 +66,7 @@ export async function awsApiDeps(env: NodeJS.ProcessEnv, log: Logger = () => {})
     ...(backup ? { runner: new SfnPolicyRunner({ sfn, stateMachineArn: backup, store }) } : {}),
     ...(restore ? { restores: new SfnRestoreService({ sfn, stateMachineArn: restore, store, repo }) } : {}),
     ...(inventory ? { inventory, snapshots: inventory } : {}),
+    ...(schedules ? { schedules } : {}),
   };
 }
 

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { systemClock } from '../../core/clock.ts';
 import { need, needInventory, type ApiDeps } from './api-deps.ts';
-import { planResponse, savePolicy, storedPolicy } from './policy-service.ts';
+import { planResponse, setPolicyEnabled, storedPolicy } from './policy-service.ts';
 import type { Router } from './router.ts';
 
 const account = z.object({ account: z.string() });
@@ -31,8 +31,7 @@ export function registerPolicyRoutes(r: Router, deps: ApiDeps): void {
     r.add('POST', `/accounts/{account}/policies/{policyId}/${action}`, {
       params: policyParams,
       handler: async ({ params }) => {
-        const stored = await storedPolicy(store, params.account, params.policyId);
-        return { policy: await savePolicy(store, params.account, params.policyId, { ...stored.body, enabled }, stored.version) };
+        return { policy: await setPolicyEnabled(store, params.account, params.policyId, enabled, { scheduler: deps.schedules }) };
       },
     });
   }

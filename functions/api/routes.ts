@@ -52,7 +52,7 @@ export function buildApi(deps: ApiDeps): Router {
   r.add('PUT', '/accounts/{account}/policies/{policyId}', {
     params: policyParams,
     body: policyPut,
-    handler: async ({ params, body }) => ({ policy: await savePolicy(store, params.account, params.policyId, body.policy, body.expectedVersion) }),
+    handler: async ({ params, body }) => ({ policy: await savePolicy(store, params.account, params.policyId, body.policy, body.expectedVersion, { scheduler: deps.schedules }) }),
   });
 
   r.add('GET', '/accounts/{account}/sessions', {

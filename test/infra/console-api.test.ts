@@ -10,7 +10,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConsoleApiStack, consoleOptionsFromContext, type ConsoleApiStackProps } from '../../infra/console-api-stack.ts';
 import { CONSOLE_CSP } from '../../functions/api/static-files.ts';
 import { SPA_ROUTING_CODE, STRIP_API_PREFIX_CODE } from '../../infra/console-hosting.ts';
-import { ControlPlaneStack } from '../../infra/control-plane-stack.ts';
+import { ControlPlaneStack, SCHEDULE_GROUP_NAME } from '../../infra/control-plane-stack.ts';
 import { RepositoryStack } from '../../infra/repository-stack.ts';
 import { actionsOf, iamStatements, isReadOnlyAction, resourcesOf, testApp } from './cdk-test-app.ts';
 
@@ -23,7 +23,8 @@ function build(options: Partial<ConsoleApiStackProps> = {}) {
   const app = testApp();
   const repository = new RepositoryStack(app, 'CloudkeepRepository', { env });
   const controlPlane = new ControlPlaneStack(app, 'CloudkeepControlPlane', { env, memberExternalId: 'e'.repeat(16) });
-  const stack = new ConsoleApiStack(app, 'CloudkeepConsole', { env, table: controlPlane.table, repository: repository.repository, wrapKey: controlPlane.wrapKey, consoleDir: '/nonexistent', ...options });
+  const stack = new ConsoleApiStack(app, 'CloudkeepConsole', { env, table: controlPlane.table, repository: repository.repository, wrapKey: controlPlane.wrapKey,
+    schedules: { groupName: SCHEDULE_GROUP_NAME, role: controlPlane.schedulerRole }, consoleDir: '/nonexistent', ...options });
   const t = Template.fromStack(stack);
   return { app, stack, t, resources: t.toJSON().Resources as Record<string, { Type: string; Properties: any }> };
 }
@@ -139,7 +140,7 @@ describe('API Lambda', () => {
     assert.equal(fn.Runtime, 'nodejs24.x');
     assert.deepEqual(Object.keys(fn.Environment.Variables).sort(), [
       'CLOUDKEEP_BACKUP_STATE_MACHINE_ARN', 'CLOUDKEEP_EXTERNAL_ID', 'CLOUDKEEP_KEY', 'CLOUDKEEP_REPOSITORY', 'CLOUDKEEP_RESTORE_STATE_MACHINE_ARN',
-      'CONTROL_TABLE_NAME', 'POWERTOOLS_SERVICE_NAME', 'USER_POOL_CLIENT_ID', 'USER_POOL_ID',
+      'CLOUDKEEP_SCHEDULER_ROLE_ARN', 'CLOUDKEEP_SCHEDULE_GROUP', 'CONTROL_TABLE_NAME', 'POWERTOOLS_SERVICE_NAME', 'USER_POOL_CLIENT_ID', 'USER_POOL_ID',
     ]);
     const joined = (v: unknown) => JSON.stringify(v);
     assert.match(joined(fn.Environment.Variables.CLOUDKEEP_BACKUP_STATE_MACHINE_ARN), /:stateMachine:cloudkeep-backup"/);
@@ -159,6 +160,17 @@ describe('API Lambda', () => {
     const states = statements.flatMap(actionsOf).filter((a) => a.startsWith('states:')).sort();
     assert.deepEqual(states, ['states:DescribeExecution', 'states:ListExecutions', 'states:StartExecution', 'states:StopExecution']);
     t.hasOutput('ApiRoleArn', {});
+  });
+
+  it('updates only cloudkeep-* schedules of the control plane group and passes the scheduler role only to EventBridge Scheduler', () => {
+    const schedule = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('scheduler:')));
+    assert.equal(schedule.length, 1);
+    assert.deepEqual(actionsOf(schedule[0]).sort(), ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'scheduler:GetSchedule', 'scheduler:UpdateSchedule']);
+    assert.match(JSON.stringify(resourcesOf(schedule[0])), /schedule\/.*\/cloudkeep-\*/);
+    const pass = statements.filter((s) => actionsOf(s).includes('iam:PassRole'));
+    assert.equal(pass.length, 1);
+    assert.deepEqual((pass[0] as { Condition?: unknown }).Condition, { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } });
+    assert.ok(!resourcesOf(pass[0]).includes('*'), 'PassRole names the scheduler role');
   });
 
   it('has no "*" or whole-service actions and no write on "*"', () => {
