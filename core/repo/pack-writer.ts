@@ -19,8 +19,8 @@ export class PackWriter {
   readonly #options: PutOptions;
   readonly #pending = new Set<Promise<void>>();
   #buffer: Buffer | null = null;
-  /** Pack buffers back from finished uploads, reused: fresh 32 MiB buffers cost page faults and GC. */
-  readonly #spare: Buffer[] = [];
+  /** The pack buffer back from the last finished upload, reused: a fresh 32 MiB buffer costs page faults and GC. */
+  #spare: Buffer | null = null;
   #entries: PackEntry[] = [];
   #size = 0;
   #error: unknown = undefined;
@@ -42,7 +42,9 @@ export class PackWriter {
     this.#repo = repo;
     this.#store = options.store ?? repo.store;
     this.key = packDataKey(repo.master, this.salt);
-    this.#uploads = new Semaphore(options.uploadConcurrency ?? 2);
+    // One pack uploading while the next fills: at most two pack buffers live (64 MiB at the default
+    // size). A second upload in flight bought nothing measurable on a local repository.
+    this.#uploads = new Semaphore(options.uploadConcurrency ?? 1);
     this.#timer = options.timer;
     this.#options = { signal: options.signal, placement: options.placement };
   }
@@ -55,7 +57,8 @@ export class PackWriter {
     if (!this.#buffer) {
       // One buffer per pack, filled in place: no list of parts and no concatenation copy.
       const need = Math.max(target, PACK_HEADER_LENGTH + chunk.sealed.length) + 64 * 1024;
-      const spare = this.#spare.pop();
+      const spare = this.#spare;
+      this.#spare = null;
       this.#buffer = spare && spare.length >= need ? spare : Buffer.allocUnsafe(need);
       this.#size = packHeader(this.salt).copy(this.#buffer, 0);
     }
@@ -84,7 +87,7 @@ export class PackWriter {
         for (const e of entries) this.written.push({ ...e, pack: ref });
         this.packsWritten++;
         this.bytesWritten += full.length;
-        if (full.buffer === buffer.buffer && this.#spare.length < 2) this.#spare.push(buffer);
+        if (full.buffer === buffer.buffer) this.#spare = buffer;
       } catch (err) {
         this.#error ??= err;
       } finally {
