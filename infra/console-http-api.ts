@@ -17,6 +17,7 @@ import { Construct } from 'constructs';
 import { STATE_MACHINE_NAME_PREFIX } from './control-plane-stack.ts';
 import type { RepositoryBucket } from './repository-stack.ts';
 import { SCHEDULE_PREFIX } from '../core/policy/scheduler-port.ts';
+import { readRoleName } from '../core/orchestration/member-roles.ts';
 
 const ROOT = new URL('../', import.meta.url);
 
@@ -133,7 +134,7 @@ export class ConsoleHttpApi extends Construct {
     add(['states:StartExecution'], [stateMachineArn('stateMachine', BACKUP), stateMachineArn('stateMachine', RESTORE)]);
     add(['states:ListExecutions'], [stateMachineArn('stateMachine', RESTORE)]);
     add(['states:DescribeExecution', 'states:StopExecution'], [stateMachineArn('execution', `${RESTORE}:*`)]);
-    add(['sts:AssumeRole'], [`arn:${Aws.PARTITION}:iam::*:role/${memberRoleName}`]);
+    add(['sts:AssumeRole'], [`arn:${Aws.PARTITION}:iam::*:role/${readRoleName(memberRoleName)}`]);
   }
 
   /** Cloudkeep's schedules in the control plane's group only (named cloudkeep-*), and passing the scheduler role to EventBridge Scheduler only. */
@@ -159,7 +160,7 @@ export class ConsoleHttpApi extends Construct {
   private acknowledgeFindings(tableExport: string, memberRoleName: string, groupName: string): void {
     Validations.of(this.function).acknowledge(
       { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${RESTORE}:*]`, reason: 'Restores are executions of the restore state machine named at run time; only Describe and Stop on them.' },
-      { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/${memberRoleName}]`, reason: 'Member accounts are listed in policies, not known at deploy time; the role name and its ExternalId limit the grant.' },
+      { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/${readRoleName(memberRoleName)}]`, reason: "Member accounts are listed in policies, not known at deploy time; only the members' read-only role, and its ExternalId limits the grant." },
       { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${groupName}/${SCHEDULE_PREFIX}*]`, reason: "Policies' schedules are named per policy at run time; only Cloudkeep's (cloudkeep-*) in the control plane's group." },
       { id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: "The basic execution role only writes the function's own logs." },
       { id: `AwsSolutions-IAM5[Resource::${tableExport}/index/*]`, reason: 'grantReadWriteData on the control table includes its own indexes (sessions by time).' },

@@ -1,7 +1,8 @@
 // The role each protected (member) account deploys so the control plane can snapshot, run scripts and restore there.
-import { Aws, CfnParameter, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnCondition, CfnParameter, Fn, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { readRoleName } from '../core/orchestration/member-roles.ts';
 import { restoreTargetStatements } from './restore-grants.ts';
 import { MANAGED_TAG_KEY, MANAGED_TAG_VALUE, SCRIPTS_TAG_KEY } from './tags.ts';
 
@@ -119,7 +120,43 @@ export class MemberAccountRole extends Construct {
   }
 }
 
-export interface MemberAccountRoleStackProps extends StackProps, Partial<MemberAccountRoleProps> {}
+/** What the console's API reads in a member account: resources and Cloudkeep's snapshots, nothing else. */
+const READ_ACTIONS = [
+  'ec2:DescribeInstances', 'ec2:DescribeVolumes', 'ec2:DescribeSnapshots',
+  'rds:DescribeDBInstances', 'rds:DescribeDBClusters', 'rds:DescribeDBSnapshots', 'rds:DescribeDBClusterSnapshots',
+];
+
+export interface MemberReadRoleProps {
+  /** ARN of the console API function's role (the ApiRoleArn output of CloudkeepConsole). */
+  readonly apiRoleArn: string;
+  readonly externalId: string;
+  /** @default 'cloudkeep-member-read' */
+  readonly roleName?: string;
+}
+
+/**
+ * The console API's role in a member account: Describe calls only, so the API (reachable from the
+ * internet behind Cognito) can list resources and snapshots but never change anything in the account.
+ */
+export class MemberReadRole extends Construct {
+  readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: MemberReadRoleProps) {
+    super(scope, id);
+    this.role = new iam.Role(this, 'Role', {
+      roleName: props.roleName ?? readRoleName('cloudkeep-member'),
+      description: "Lets the Cloudkeep console's API list this account's resources and Cloudkeep's snapshots (read only)",
+      assumedBy: new iam.ArnPrincipal(props.apiRoleArn).withConditions({ StringEquals: { 'sts:ExternalId': props.externalId } }),
+      inlinePolicies: { read: new iam.PolicyDocument({ statements: [new iam.PolicyStatement({ sid: 'Describe', actions: READ_ACTIONS, resources: ['*'] })] }) },
+    });
+    Validations.of(this.role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'Describe calls only (EC2 Describe* has no resource-level permissions; RDS describes list every database and snapshot of the account).' });
+  }
+}
+
+export interface MemberAccountRoleStackProps extends StackProps, Partial<MemberAccountRoleProps> {
+  /** The console API's role ARN; absent: a template parameter `ConsoleApiRoleArn` (empty: no read role). */
+  readonly consoleApiRoleArn?: string;
+}
 
 /**
  * A stand-alone template for member accounts (deploy per account or through StackSets). Without
@@ -127,6 +164,7 @@ export interface MemberAccountRoleStackProps extends StackProps, Partial<MemberA
  */
 export class MemberAccountRoleStack extends Stack {
   readonly memberRole: MemberAccountRole;
+  readonly readRole: MemberReadRole;
 
   constructor(scope: Construct, id: string, props: MemberAccountRoleStackProps = {}) {
     super(scope, id, props);
@@ -136,5 +174,17 @@ export class MemberAccountRoleStack extends Stack {
     const externalId =
       props.externalId ?? new CfnParameter(this, 'ExternalId', { type: 'String', minLength: 16, noEcho: true, description: 'ExternalId the control plane presents' }).valueAsString;
     this.memberRole = new MemberAccountRole(this, 'MemberRole', { controlPlaneRoleArn, externalId, roleName: props.roleName });
+    const roleName = readRoleName(props.roleName ?? 'cloudkeep-member');
+    if (props.consoleApiRoleArn !== undefined) {
+      this.readRole = new MemberReadRole(this, 'ReadRole', { apiRoleArn: props.consoleApiRoleArn, externalId, roleName });
+      return;
+    }
+    const apiRoleArn = new CfnParameter(this, 'ConsoleApiRoleArn', {
+      type: 'String', default: '', allowedPattern: '^$|^arn:aws[a-z-]*:iam::\\d{12}:role/.+$',
+      description: "The console's ApiRoleArn output (CloudkeepConsole stack): trusted by the read-only role for the console's resource and snapshot lists; empty: no read role",
+    }).valueAsString;
+    this.readRole = new MemberReadRole(this, 'ReadRole', { apiRoleArn, externalId, roleName });
+    const withConsole = new CfnCondition(this, 'WithConsole', { expression: Fn.conditionNot(Fn.conditionEquals(apiRoleArn, '')) });
+    (this.readRole.role.node.defaultChild as iam.CfnRole).cfnOptions.condition = withConsole;
   }
 }

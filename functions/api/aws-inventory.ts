@@ -8,6 +8,7 @@ import type { DiscoveredResource } from '../../core/policy/plan.ts';
 import { parsePolicy } from '../../core/policy/policy-schema.ts';
 import { AWS_RESOURCE_TYPES } from '../../core/policy/vocabulary.ts';
 import type { Inventory, SnapshotCatalog } from './ports.ts';
+import { readRoleArn } from '../../core/orchestration/member-roles.ts';
 
 /** Adapters acting in a member account through its role (functions/shared/composition.ts Deps.member). */
 export type MemberAdapters = (roleArn: string, sessionName: string) => Promise<{ discovery: Discovery; snapshotter: Snapshotter }>;
@@ -29,9 +30,11 @@ async function memberScopes(store: ControlStore, account: string): Promise<Membe
       continue;
     }
     if (policy.account.provider !== 'aws') continue;
-    const scope = byRole.get(policy.account.roleArn) ?? { roleArn: policy.account.roleArn, awsAccount: policy.account.id, regions: [] };
+    // The read-only role next to the policy's member role: the API never acts with the role that snapshots and restores.
+    const roleArn = readRoleArn(policy.account.roleArn);
+    const scope = byRole.get(roleArn) ?? { roleArn, awsAccount: policy.account.id, regions: [] };
     for (const region of policy.regions) if (!scope.regions.includes(region)) scope.regions.push(region);
-    byRole.set(scope.roleArn, scope);
+    byRole.set(roleArn, scope);
   }
   return [...byRole.values()];
 }

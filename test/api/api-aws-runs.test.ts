@@ -100,7 +100,7 @@ describe('run now in AWS', () => {
 });
 
 describe('inventory in AWS', () => {
-  it("discovers every region of the account's policies through their member role with the ExternalId", async () => {
+  it("discovers every region of the account's policies through the read-only role next to their member role, with the ExternalId", async () => {
     aws.cloud.assumedRoles.length = 0;
     const res = await api.call('GET', `/accounts/${A}/resources`);
     assert.equal(res.status, 200, JSON.stringify(res.json));
@@ -110,7 +110,7 @@ describe('inventory in AWS', () => {
       ['vol-e1', 'us-east-1', 'ebs-volume', A, []],
       ['vol-west', 'eu-west-1', 'ebs-volume', A, ['east']],
     ]);
-    assert.ok(aws.cloud.assumedRoles.length > 0 && aws.cloud.assumedRoles.every((r) => r.roleArn === ROLE && r.externalId === EXTERNAL_ID));
+    assert.ok(aws.cloud.assumedRoles.length > 0 && aws.cloud.assumedRoles.every((r) => r.roleArn === `${ROLE}-read` && r.externalId === EXTERNAL_ID), JSON.stringify(aws.cloud.assumedRoles));
     assert.deepEqual((await api.call('GET', `/accounts/${B}/resources`, { token: TOKEN_B })).json.resources, [], 'no policies, no member role: nothing');
   });
 

@@ -149,14 +149,14 @@ describe('API Lambda', () => {
     assert.deepEqual(fn.Environment.Variables.CLOUDKEEP_EXTERNAL_ID, { Ref: 'MemberExternalId' });
   });
 
-  it('starts the two state machines and reads or stops only restore executions; assumes only the member role', () => {
+  it('starts the two state machines and reads or stops only restore executions; assumes only the read-only member role', () => {
     const flat = (v: unknown) => JSON.stringify(v).replace(/\{"Ref":"AWS::(\w+)"\}/g, '<$1>').replace(/[",\[\]]|\{"Fn::Join":|\}/g, '');
     const scoped = (action: string) => statements.filter((s) => actionsOf(s).includes(action)).map((s) => ({ actions: actionsOf(s).sort(), resources: resourcesOf(s).map(flat).sort() }));
     const machine = (name: string) => `arn:<Partition>:states:<Region>:<AccountId>:stateMachine:${name}`;
     assert.deepEqual(scoped('states:StartExecution'), [{ actions: ['states:StartExecution'], resources: [machine('cloudkeep-backup'), machine('cloudkeep-restore')] }]);
     assert.deepEqual(scoped('states:ListExecutions'), [{ actions: ['states:ListExecutions'], resources: [machine('cloudkeep-restore')] }]);
     assert.deepEqual(scoped('states:DescribeExecution'), [{ actions: ['states:DescribeExecution', 'states:StopExecution'], resources: ['arn:<Partition>:states:<Region>:<AccountId>:execution:cloudkeep-restore:*'] }]);
-    assert.deepEqual(scoped('sts:AssumeRole'), [{ actions: ['sts:AssumeRole'], resources: ['arn:<Partition>:iam::*:role/cloudkeep-member'] }]);
+    assert.deepEqual(scoped('sts:AssumeRole'), [{ actions: ['sts:AssumeRole'], resources: ['arn:<Partition>:iam::*:role/cloudkeep-member-read'] }]);
     const states = statements.flatMap(actionsOf).filter((a) => a.startsWith('states:')).sort();
     assert.deepEqual(states, ['states:DescribeExecution', 'states:ListExecutions', 'states:StartExecution', 'states:StopExecution']);
     t.hasOutput('ApiRoleArn', {});

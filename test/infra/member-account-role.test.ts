@@ -7,11 +7,14 @@ import { actionsOf, iamStatements, testApp } from './cdk-test-app.ts';
 
 const TRUSTED = 'arn:aws:iam::111122223333:role/cloudkeep-orchestrator';
 const app = testApp();
-const given = new MemberAccountRoleStack(app, 'Member', { controlPlaneRoleArn: TRUSTED, externalId: 'ext-0123456789abcdef' });
+const API_ROLE = 'arn:aws:iam::111122223333:role/CloudkeepConsole-ApiFunctionRole';
+const given = new MemberAccountRoleStack(app, 'Member', { controlPlaneRoleArn: TRUSTED, externalId: 'ext-0123456789abcdef', consoleApiRoleArn: API_ROLE });
 const bare = new MemberAccountRoleStack(app, 'MemberTemplate');
 const t = Template.fromStack(given);
 const parameterised = Template.fromStack(bare);
-const statements = iamStatements(t, 'Member');
+const all = iamStatements(t, 'Member');
+const statements = all.filter((s) => !s.where.includes('ReadRole'));
+const readStatements = all.filter((s) => s.where.includes('ReadRole'));
 const bySid = (sid: string) => statements.find((s) => (s as { Sid?: string }).Sid === sid)!;
 
 describe('member account role', () => {
@@ -78,6 +81,23 @@ describe('member account role', () => {
     const unconditioned = statements.filter((s) => !s.Condition).flatMap(actionsOf).filter((a) => /^ec2:(Create|Copy|Register|Delete|Deregister|Terminate|Modify)/.test(a));
     assert.deepEqual(unconditioned.sort(), ['ec2:CreateSnapshot', 'ec2:CreateSnapshots', 'ec2:CreateVolume']);
     for (const s of statements) for (const a of actionsOf(s)) assert.doesNotMatch(a, /^\*$|:\*$/);
+  });
+
+  it("the console API's read-only role trusts only the API role with the ExternalId and may only describe", () => {
+    t.hasResourceProperties('AWS::IAM::Role', {
+      RoleName: 'cloudkeep-member-read',
+      AssumeRolePolicyDocument: { Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { AWS: API_ROLE }, Condition: { StringEquals: { 'sts:ExternalId': 'ext-0123456789abcdef' } } }] },
+    });
+    const actions = readStatements.flatMap(actionsOf);
+    assert.ok(actions.length > 0 && actions.every((a) => /^(ec2|rds):Describe[A-Za-z]+$/.test(a)), actions.join(', '));
+  });
+
+  it('the template creates the read-only role only when the ConsoleApiRoleArn parameter is given', () => {
+    parameterised.hasParameter('ConsoleApiRoleArn', { Type: 'String', Default: '' });
+    const roles = Object.values(parameterised.toJSON().Resources as Record<string, { Type: string; Condition?: string; Properties: { RoleName?: string } }>).filter((r) => r.Type === 'AWS::IAM::Role');
+    const read = roles.find((r) => r.Properties.RoleName === 'cloudkeep-member-read');
+    assert.ok(read?.Condition, 'the read role has a condition');
+    assert.equal(roles.find((r) => r.Properties.RoleName === 'cloudkeep-member')?.Condition, undefined);
   });
 
   it('uses Resource "*" only for calls without resource-level permissions', () => {
