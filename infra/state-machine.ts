@@ -59,6 +59,8 @@ export interface OrchestrationFunctionProps {
   /** The shared orchestration role (handlers that assume member roles); the table grant is then the role's. */
   readonly role?: iam.IRole;
   readonly environment?: Record<string, string>;
+  /** @default Duration.minutes(2) */
+  readonly timeout?: Duration;
 }
 
 /** One orchestration handler: `functions/<file>.ts` bundled as ESM for Node 24 on ARM, with its own log group and table grant. */
@@ -71,7 +73,7 @@ export function orchestrationFunction(scope: Construct, name: string, file: stri
     runtime: lambda.Runtime.NODEJS_24_X,
     architecture: lambda.Architecture.ARM_64,
     memorySize: 512,
-    timeout: Duration.minutes(2),
+    timeout: props.timeout ?? Duration.minutes(2),
     logGroup,
     ...(props.role ? { role: props.role } : {}),
     environment: { CONTROL_TABLE_NAME: props.table.tableName, CLOUDKEEP_EXTERNAL_ID: props.externalId, POWERTOOLS_SERVICE_NAME: 'cloudkeep-orchestration', ...props.environment },
@@ -107,11 +109,13 @@ export class BackupStateMachine extends Construct {
     // The shared role reads and writes the table (the union of its handlers' needs) and assumes member roles.
     props.table.grantReadWriteData(shared);
     shared.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [memberRoleArn] }));
-    const fn = (name: string, file: string, access: 'read' | 'write' | 'readWrite', assumeMember: boolean, environment: Record<string, string> = {}) =>
-      (this.functions[name] = orchestrationFunction(this, name, file, { ...props, access, role: assumeMember ? shared : undefined, environment }));
+    const fn = (name: string, file: string, access: 'read' | 'write' | 'readWrite', assumeMember: boolean, environment: Record<string, string> = {}, timeout?: Duration) =>
+      (this.functions[name] = orchestrationFunction(this, name, file, { ...props, access, role: assumeMember ? shared : undefined, environment, timeout }));
     const loadPolicy = fn('LoadPolicyFunction', 'load-policy', 'readWrite', false);
     const discover = fn('DiscoverFunction', 'discover', 'readWrite', true);
-    const take = fn('TakeSnapshotsFunction', 'take-snapshots', 'readWrite', true);
+    // An instance's pre- and post-script may take 60 s each (core/orchestration/app-consistency.ts SCRIPT_WAIT_SECONDS):
+    // the Lambda must outlive both, or an application could stay frozen.
+    const take = fn('TakeSnapshotsFunction', 'take-snapshots', 'readWrite', true, {}, Duration.minutes(3));
     const check = fn('CheckSnapshotsFunction', 'check-snapshots', 'read', true);
     const prune = fn('PruneSnapshotsFunction', 'prune-snapshots', 'read', true);
     const startWorker = fn('StartWorkerFunction', 'start-worker', 'readWrite', false, { CLOUDKEEP_WORKER_LAUNCH_TEMPLATE: props.workerLaunchTemplate, CLOUDKEEP_WORKER_KEY: props.workerKeySpec });

@@ -6,7 +6,7 @@ import { parsePolicy, type Policy } from '../policy/policy-schema.ts';
 import { nextRuns } from '../policy/schedule.ts';
 import { PolicyNotFoundError } from './errors.ts';
 import type { FoundResource } from './ports.ts';
-import { SNAPSHOT_TAGS, type ResourceItem, type RunRef } from './run-types.ts';
+import { SNAPSHOT_TAGS, type ApplicationConsistency, type ResourceItem, type RunRef } from './run-types.ts';
 
 /** Image-level backups read EBS blocks, so only these types get a worker. */
 const IMAGE_BACKUP_TYPES = new Set(['ec2-instance', 'ebs-volume']);
@@ -51,13 +51,21 @@ export function snapshotTags(policy: Policy, run: RunRef, resourceId: string): R
   };
 }
 
+/** An instance's pre/post scripts when the policy asks for application consistency; other types have no scripts. */
+export function consistencyOf(policy: Policy, type: string): ApplicationConsistency | undefined {
+  const app = typeof policy.consistency === 'object' ? policy.consistency.application : undefined;
+  if (!app || type !== 'ec2-instance') return undefined;
+  return { preScript: app.preScript, postScript: app.postScript, platform: app.windowsVss ? 'windows' : 'linux' };
+}
+
 /** The resources of `found` the policy selects, one self-contained item each, sorted by id. */
 export async function planRun(store: ControlStore, policy: Policy, run: RunRef, found: readonly FoundResource[], now: number): Promise<ResourceItem[]> {
   const selected = found.filter((r) => selects(policy, { provider: 'aws', account: policy.account.id, region: r.region, type: r.type, id: r.id, tags: r.tags }));
   const items: ResourceItem[] = [];
   for (const resource of [...selected].sort((a, b) => a.id.localeCompare(b.id))) {
     const due = policy.backup && IMAGE_BACKUP_TYPES.has(resource.type) ? isBackupDue(policy, resource.type, await lastBackupOf(store, run.account, resource), now) : false;
-    items.push({ run, resource, backupDue: due, retention: policy.snapshots?.retention, tags: snapshotTags(policy, run, resource.id) });
+    const consistency = consistencyOf(policy, resource.type);
+    items.push({ run, resource, backupDue: due, retention: policy.snapshots?.retention, tags: snapshotTags(policy, run, resource.id), ...(consistency ? { consistency } : {}) });
   }
   return items;
 }

@@ -1,4 +1,4 @@
-// Ports for the cloud calls the orchestration handlers make: discovery, snapshots, cross-account roles.
+// Ports for the cloud calls the orchestration handlers make: discovery, snapshots, scripts, cross-account roles.
 import type { ResourceType } from '../policy/vocabulary.ts';
 import type { InstanceConfig } from './instance-config.ts';
 
@@ -68,10 +68,39 @@ export interface Snapshotter {
   delete(target: SnapshotTarget, id: string): Promise<void>;
 }
 
+/** A script sent to one instance (SSM Run Command): AWS-RunShellScript on Linux, AWS-RunPowerShellScript on Windows. */
+export interface ScriptCommand {
+  instanceId: string;
+  region: string;
+  script: string;
+  platform: 'linux' | 'windows';
+  /** The script is not started after, and is stopped at, this many seconds. */
+  timeoutSeconds: number;
+  /** Shows with the command in the member account (e.g. the Cloudkeep session). */
+  comment: string;
+}
+
+export interface ScriptResult {
+  /** pending: not delivered or still running (also just after send, before the invocation exists). */
+  status: 'pending' | 'success' | 'failed';
+  /** The provider's own status, e.g. InProgress, Failed, TimedOut. */
+  detail?: string;
+  /** Standard error, else standard output, of a finished script (may be truncated by the provider). */
+  output?: string;
+}
+
+/** Runs pre/post snapshot scripts on instances. */
+export interface ScriptRunner {
+  send(command: ScriptCommand): Promise<{ commandId: string }>;
+  result(region: string, commandId: string, instanceId: string): Promise<ScriptResult>;
+}
+
 /** Builds the adapters that act inside a member account with its role's credentials. */
 export interface MemberAccountClients {
   discovery(credentials: MemberCredentials): Discovery;
   snapshotter(credentials: MemberCredentials): Snapshotter;
+  /** Absent where instances take no scripts (the local mode). */
+  scripts?(credentials: MemberCredentials): ScriptRunner;
 }
 
 /** Where the state machine's task token for a resource's worker is kept until the worker reports. */

@@ -4,10 +4,11 @@ import type { ControlStore, Session } from '../control/control-store.ts';
 import { InvalidArgumentError } from '../errors.ts';
 import { isEnabled } from '../policy/policy-schema.ts';
 import { loadRunPolicy, planRun } from './plan-run.ts';
-import type { Discovery, Snapshotter } from './ports.ts';
+import { snapshotResource, type ScriptWait } from './app-consistency.ts';
+import type { Discovery, ScriptRunner, Snapshotter } from './ports.ts';
 import type { ResourceItem, RunRef } from './run-types.ts';
 import { markTaskRunning, recordTasks, startSession } from './session-bookkeeping.ts';
-import { takeSnapshots, type SnapshotProgress } from './snapshot-run.ts';
+import type { SnapshotProgress } from './snapshot-run.ts';
 
 export const DEFAULT_MAX_CONCURRENCY = 4;
 
@@ -64,8 +65,11 @@ export async function discoverRun(store: ControlStore, discovery: Discovery, run
   return items;
 }
 
-/** Marks the resource's task running and starts its snapshots. */
-export async function startResource(store: ControlStore, snapshotter: Snapshotter, item: ResourceItem): Promise<SnapshotProgress> {
+/**
+ * Marks the resource's task running and starts its snapshots; an instance with application
+ * consistency gets its pre/post scripts through `scripts` (app-consistency.ts).
+ */
+export async function startResource(store: ControlStore, snapshotter: Snapshotter, item: ResourceItem, scripts?: ScriptRunner, wait?: ScriptWait): Promise<SnapshotProgress> {
   await markTaskRunning(store, item.run.account, item.run.sessionId, item.resource.id);
-  return takeSnapshots(snapshotter, item);
+  return snapshotResource(snapshotter, scripts, item, wait);
 }

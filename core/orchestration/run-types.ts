@@ -22,6 +22,16 @@ export interface ResourceItem {
   retention?: RetentionPolicy;
   /** Tags every snapshot of this run carries. */
   tags: Record<string, string>;
+  /** Pre/post scripts around an EC2 instance's snapshots (policy consistency.application); absent: crash-consistent. */
+  consistency?: ApplicationConsistency;
+}
+
+/** The scripts of an application-consistent instance snapshot and the platform they run on. */
+export interface ApplicationConsistency {
+  preScript: string;
+  postScript: string;
+  /** windows (the policy's windowsVss): PowerShell; linux: shell. */
+  platform: 'linux' | 'windows';
 }
 
 /** What the Map records per resource; `error` is set when the resource failed. */

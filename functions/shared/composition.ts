@@ -2,11 +2,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ControlStore } from '../../core/control/control-store.ts';
 import { InvalidArgumentError } from '../../core/errors.ts';
-import type { Discovery, RoleAssumer, Snapshotter, WorkerLauncher, WorkerRecordStore } from '../../core/orchestration/ports.ts';
+import type { Discovery, RoleAssumer, ScriptRunner, Snapshotter, WorkerLauncher, WorkerRecordStore } from '../../core/orchestration/ports.ts';
 import type { WorkerSettings } from '../../core/orchestration/worker-run.ts';
 import type { AwsAdapterOptions } from '../../providers/aws/aws-call.ts';
 import { AwsDiscovery } from '../../providers/aws/aws-discovery.ts';
 import { AwsRoleAssumer } from '../../providers/aws/aws-role-assumer.ts';
+import { AwsScriptRunner } from '../../providers/aws/aws-script-runner.ts';
 import { AwsSnapshotter } from '../../providers/aws/aws-snapshotter.ts';
 import { AwsWorkerLauncher } from '../../providers/aws/aws-worker-launcher.ts';
 import { DynamoDbControlStore } from '../../providers/aws/dynamodb-control-store.ts';
@@ -28,8 +29,17 @@ export const ENV = {
   ec2Endpoint: 'CLOUDKEEP_ENDPOINT_EC2',
   rdsEndpoint: 'CLOUDKEEP_ENDPOINT_RDS',
   stsEndpoint: 'CLOUDKEEP_ENDPOINT_STS',
+  ssmEndpoint: 'CLOUDKEEP_ENDPOINT_SSM',
   maxAttempts: 'CLOUDKEEP_AWS_MAX_ATTEMPTS',
 } as const;
+
+/** The member-account adapters (core/orchestration/ports.ts MemberAccountClients, built with one role session). */
+export interface MemberAdapters {
+  discovery: Discovery;
+  snapshotter: Snapshotter;
+  /** Pre/post snapshot scripts (SSM Run Command). */
+  scripts: ScriptRunner;
+}
 
 export interface Deps {
   store: ControlStore;
@@ -39,7 +49,7 @@ export interface Deps {
   launcher(): WorkerLauncher;
   workerSettings(): WorkerSettings;
   /** Adapters acting in the member account through `roleArn` (credentials cached until near expiry). */
-  member(roleArn: string, sessionName: string): Promise<{ discovery: Discovery; snapshotter: Snapshotter }>;
+  member(roleArn: string, sessionName: string): Promise<MemberAdapters>;
   now(): number;
 }
 
@@ -68,7 +78,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv): Deps {
   const table = required(env, ENV.table);
   const roles = new AwsRoleAssumer({ ...options, region, externalId: required(env, ENV.externalId) });
   let launcher: WorkerLauncher | undefined;
-  const members = new Map<string, { expires: number; adapters: { discovery: Discovery; snapshotter: Snapshotter } }>();
+  const members = new Map<string, { expires: number; adapters: MemberAdapters }>();
   return {
     store: new DynamoDbControlStore({ client: dynamo, tableName: table }),
     workerTokens: new DynamoDbWorkerTokens(dynamo, table),
@@ -86,7 +96,11 @@ export function depsFromEnv(env: NodeJS.ProcessEnv): Deps {
       const cached = members.get(roleArn);
       if (cached && cached.expires > Date.now() + 5 * 60_000) return cached.adapters;
       const credentials = await roles.assume(roleArn, sessionName);
-      const adapters = { discovery: new AwsDiscovery(credentials, options), snapshotter: new AwsSnapshotter(credentials, options) };
+      const adapters: MemberAdapters = {
+        discovery: new AwsDiscovery(credentials, options),
+        snapshotter: new AwsSnapshotter(credentials, options),
+        scripts: new AwsScriptRunner(credentials, options, env[ENV.ssmEndpoint]),
+      };
       members.set(roleArn, { expires: credentials.expiration, adapters });
       return adapters;
     },

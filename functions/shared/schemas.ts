@@ -23,6 +23,7 @@ export const resourceItem = z.object({
   backupDue: z.boolean(),
   retention: z.record(z.string(), z.unknown()).optional(),
   tags: z.record(z.string(), z.string()),
+  consistency: z.object({ preScript: z.string().min(1), postScript: z.string().min(1), platform: z.enum(['linux', 'windows']) }).optional(),
 });
 
 export const snapshotProgress = z.object({

@@ -1,10 +1,12 @@
-// An in-process HTTP server speaking the AWS Query protocols of EC2, RDS and STS, over one in-memory cloud (instances, volumes, DBs, Aurora clusters).
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+// An in-process HTTP server speaking the AWS Query protocols of EC2, RDS and STS (and SSM's JSON 1.1, fake-ssm.ts), over one in-memory cloud (instances, volumes, DBs, Aurora clusters).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { workerAction, type FakeWorker } from './fake-ec2-workers.ts';
+import { ssm, type FakeSsmState } from './fake-ssm.ts';
 
 export type { FakeWorker } from './fake-ec2-workers.ts';
+export type { FakeCommand, FakeScriptOutcome } from './fake-ssm.ts';
 
 export interface FakeInstance {
   id: string; region: string; volumeIds: string[]; tags: Record<string, string>; volumeSizeGiB?: number;
@@ -18,7 +20,7 @@ export interface FakeCluster { id: string; region: string; tags: Record<string, 
 export interface FakeVolume { id: string; region: string; tags: Record<string, string>; sizeGiB: number }
 export interface FakeSnapshot { id: string; region: string; volumeId?: string; dbId?: string; clusterId?: string; state: 'pending' | 'completed' | 'error'; startTime: number; tags: Record<string, string>; checks: number; sizeGiB?: number }
 
-export interface FakeCloud {
+export interface FakeCloud extends FakeSsmState {
   instances: FakeInstance[];
   databases: FakeDb[];
   clusters: FakeCluster[];
@@ -107,6 +109,7 @@ function ec2(cloud: FakeCloud, action: string, p: URLSearchParams, region: strin
     case 'CreateSnapshots': {
       const instance = cloud.instances.find((i) => i.id === p.get('InstanceSpecification.InstanceId') && i.region === region);
       if (!instance) throw new QueryError('InvalidInstanceID.NotFound', `The instance ID '${p.get('InstanceSpecification.InstanceId')}' does not exist`);
+      cloud.timeline.push(`CreateSnapshots ${instance.id}`);
       if (cloud.failCreateFor.has(instance.id)) throw new QueryError('SnapshotCreationPerVolumeRateExceeded', `snapshot rate exceeded for the volumes of ${instance.id}`);
       const tags = requestTags(p);
       const created = instance.volumeIds.map((volumeId) => ({ id: newId('snap'), region, volumeId, state: 'pending' as const, startTime: Date.now(), tags, checks: 0, sizeGiB: instance.volumeSizeGiB ?? 8 }));
@@ -203,12 +206,28 @@ async function body(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** One SSM call (JSON 1.1), logged in `calls` like the Query ones. */
+function ssmResponse(state: FakeCloud, action: string, raw: string, region: string, res: ServerResponse): void {
+  state.calls.push(`ssm:${action}:${region}`);
+  const headers = { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': `req-${state.calls.length}` };
+  try {
+    const json = ssm(state, action, raw, region, (code, message) => new QueryError(code, message));
+    res.writeHead(200, headers).end(json);
+  } catch (err) {
+    const e = err instanceof QueryError ? err : new QueryError('InternalServerError', String(err), 500);
+    res.writeHead(e.status, headers).end(JSON.stringify({ __type: e.code, message: e.message }));
+  }
+}
+
 export async function startFakeAwsServer(cloud: Partial<FakeCloud> = {}): Promise<FakeAwsServer> {
-  const state: FakeCloud = { instances: [], databases: [], clusters: [], volumes: [], snapshots: [], failCreateFor: new Set(), pendingChecks: 1, calls: [], assumedRoles: [], workers: [], ...cloud };
+  const state: FakeCloud = { instances: [], databases: [], clusters: [], volumes: [], snapshots: [], failCreateFor: new Set(), pendingChecks: 1, calls: [], assumedRoles: [], workers: [], commands: [], timeline: [], scriptOutcome: () => ({ status: 'Success' }), ...cloud };
   const server: Server = createServer((req, res) => void (async () => {
-    const p = new URLSearchParams(await body(req));
+    const raw = await body(req);
     const scope = /Credential=[^/]+\/\d+\/([^/]+)\/([^/]+)\//.exec(req.headers.authorization ?? '');
     const [region, service] = [scope?.[1] ?? 'us-east-1', scope?.[2] ?? ''];
+    const target = /^AmazonSSM\.(\w+)$/.exec(String(req.headers['x-amz-target'] ?? ''))?.[1];
+    if (target) return ssmResponse(state, target, raw, region, res);
+    const p = new URLSearchParams(raw);
     const action = p.get('Action') ?? '';
     state.calls.push(`${service}:${action}:${region}`);
     const requestId = `req-${state.calls.length}`;
