@@ -67,11 +67,11 @@ function statements(): iam.PolicyStatement[] {
       resources: [`arn:${P}:rds:*:${A}:snapshot:*`, `arn:${P}:rds:*:${A}:cluster-snapshot:*`],
       conditions: managedResourceTag,
     }),
-    // Pre/post snapshot scripts: only the two AWS shell documents...
+    // Pre/post snapshot scripts and Windows VSS snapshots (taken by the instance's own role): only the two AWS shell documents and AWSEC2-CreateVssSnapshot...
     new iam.PolicyStatement({
       sid: 'SsmScriptDocuments',
       actions: ['ssm:SendCommand'],
-      resources: [`arn:${P}:ssm:*::document/AWS-RunShellScript`, `arn:${P}:ssm:*::document/AWS-RunPowerShellScript`],
+      resources: [`arn:${P}:ssm:*::document/AWS-RunShellScript`, `arn:${P}:ssm:*::document/AWS-RunPowerShellScript`, `arn:${P}:ssm:*::document/AWSEC2-CreateVssSnapshot`],
     }),
     // ...on instances tagged for backup scripts.
     new iam.PolicyStatement({
@@ -115,6 +115,7 @@ export class MemberAccountRole extends Construct {
       ['Resource::arn:<AWS::Partition>:rds:*:<AWS::AccountId>:cluster-snapshot:*', 'Snapshots are created per run; writes are conditioned on the cloudkeep:managed tag.'],
       ['Resource::arn:<AWS::Partition>:ssm:*::document/AWS-RunShellScript', 'AWS-owned document in every region of this account.'],
       ['Resource::arn:<AWS::Partition>:ssm:*::document/AWS-RunPowerShellScript', 'AWS-owned document in every region of this account.'],
+      ['Resource::arn:<AWS::Partition>:ssm:*::document/AWSEC2-CreateVssSnapshot', 'AWS-owned document in every region of this account.'],
     ];
     Validations.of(this.role).acknowledge(...wildcards.map(([finding, reason]) => ({ id: `AwsSolutions-IAM5[${finding}]`, reason })));
   }

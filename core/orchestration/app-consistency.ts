@@ -1,8 +1,8 @@
-// Application-consistent instance snapshots: pre-script, one multi-volume CreateSnapshots, then always the post-script.
+// Application-consistent instance snapshots: pre-script, one multi-volume CreateSnapshots (or, windowsVss, the AWSEC2-CreateVssSnapshot command), then always the post-script.
 import { CloudkeepError, InvalidArgumentError, type CloudkeepErrorOptions } from '../errors.ts';
 import type { ScriptResult, ScriptRunner, Snapshotter } from './ports.ts';
 import type { ApplicationConsistency, ResourceItem } from './run-types.ts';
-import { takeSnapshots, type SnapshotProgress } from './snapshot-run.ts';
+import { takeSnapshots, volumesOf, type SnapshotProgress } from './snapshot-run.ts';
 
 /** Instances carrying this tag (any value) may receive scripts: the member role's SendCommand condition (infra/tags.ts SCRIPTS_TAG_KEY). */
 export const SCRIPTS_TAG = 'cloudkeep:backup';
@@ -19,6 +19,11 @@ export class ScriptFailedError extends CloudkeepError {
 export interface ScriptWait {
   /** Seconds to wait for each script; also the script's own SSM timeout. @default 60 */
   waitSeconds?: number;
+  /**
+   * Seconds the pre-script and the VSS snapshot command share (windowsVss): the VSS wait is what the
+   * pre-script left of it. With the 60 s post-script this stays inside the Lambda's 3 minutes. @default 100
+   */
+  vssBudgetSeconds?: number;
   /** Seconds between result checks. @default 2 */
   pollSeconds?: number;
   sleep?: (ms: number) => Promise<void>;
@@ -26,6 +31,7 @@ export interface ScriptWait {
 }
 
 export const SCRIPT_WAIT_SECONDS = 60;
+export const VSS_BUDGET_SECONDS = 100;
 const OUTPUT_EXCERPT = 300;
 
 const sleepMs = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
@@ -38,23 +44,29 @@ function excerpt(output: string | undefined): string {
   return `; output: ${text.length > OUTPUT_EXCERPT ? `...${text.slice(-OUTPUT_EXCERPT)}` : text}`;
 }
 
-type Which = 'pre-script' | 'post-script';
+type Which = 'pre-script' | 'post-script' | 'VSS snapshot';
 
-/** Sends one script and polls its result until it finished or `waitSeconds` passed. */
+const commentOf = (item: ResourceItem, which: Which) => `Cloudkeep ${which} of session ${item.run.sessionId} (policy ${item.run.policyId})`.slice(0, 100);
+
+/** Polls a sent command's result until it finished or `waitSeconds` passed. */
+async function awaitCommand(scripts: ScriptRunner, item: ResourceItem, commandId: string, waitSeconds: number, wait: ScriptWait): Promise<ScriptResult> {
+  const { id: instanceId, region } = item.resource;
+  const now = wait.now ?? Date.now;
+  const sleep = wait.sleep ?? sleepMs;
+  const deadline = now() + waitSeconds * 1000;
+  for (;;) {
+    const result = await scripts.result(region, commandId, instanceId);
+    if (result.status !== 'pending' || now() >= deadline) return result;
+    await sleep(Math.min((wait.pollSeconds ?? 2) * 1000, Math.max(0, deadline - now())));
+  }
+}
+
+/** Sends one script and waits for it. */
 async function runScript(scripts: ScriptRunner, item: ResourceItem, which: Which, script: string, app: ApplicationConsistency, wait: ScriptWait): Promise<void> {
   const { id: instanceId, region } = item.resource;
   const waitSeconds = wait.waitSeconds ?? SCRIPT_WAIT_SECONDS;
-  const now = wait.now ?? Date.now;
-  const sleep = wait.sleep ?? sleepMs;
-  const comment = `Cloudkeep ${which} of session ${item.run.sessionId} (policy ${item.run.policyId})`.slice(0, 100);
-  const { commandId } = await scripts.send({ instanceId, region, script, platform: app.platform, timeoutSeconds: waitSeconds, comment });
-  const deadline = now() + waitSeconds * 1000;
-  let result: ScriptResult;
-  for (;;) {
-    result = await scripts.result(region, commandId, instanceId);
-    if (result.status !== 'pending' || now() >= deadline) break;
-    await sleep(Math.min((wait.pollSeconds ?? 2) * 1000, Math.max(0, deadline - now())));
-  }
+  const { commandId } = await scripts.send({ instanceId, region, script, platform: app.platform, timeoutSeconds: waitSeconds, comment: commentOf(item, which) });
+  const result = await awaitCommand(scripts, item, commandId, waitSeconds, wait);
   const what = `${which} ${JSON.stringify(script)} on ${instanceId} in ${region} (command ${commandId})`;
   const after = which === 'pre-script' ? '; no snapshot was taken' : '';
   if (result.status === 'pending') throw new ScriptFailedError(`${what} did not finish within ${waitSeconds} s (status ${result.detail ?? 'pending'})${after}`);
@@ -62,8 +74,27 @@ async function runScript(scripts: ScriptRunner, item: ResourceItem, which: Which
 }
 
 /**
+ * windowsVss: the instance snapshots its own volumes through AWSEC2-CreateVssSnapshot (VSS freezes
+ * the writers), tagged with the run's tags; the snapshots are then found by those tags.
+ */
+async function takeVssSnapshots(snapshotter: Snapshotter, scripts: ScriptRunner, item: ResourceItem, waitSeconds: number, wait: ScriptWait): Promise<SnapshotProgress> {
+  const { type, id: instanceId, region } = item.resource;
+  const description = `Cloudkeep ${item.run.policyId} ${instanceId}`;
+  const { commandId } = await scripts.sendVssSnapshot({ instanceId, region, tags: item.tags, description, timeoutSeconds: waitSeconds, comment: commentOf(item, 'VSS snapshot') });
+  const result = await awaitCommand(scripts, item, commandId, waitSeconds, wait);
+  const what = `VSS snapshot (AWSEC2-CreateVssSnapshot) of ${instanceId} in ${region} (command ${commandId})`;
+  if (result.status === 'pending') throw new ScriptFailedError(`${what} did not finish within ${waitSeconds} s (status ${result.detail ?? 'pending'}); snapshots it still takes carry the run's tags and retention prunes them`);
+  if (result.status === 'failed') {
+    throw new ScriptFailedError(`${what} failed (status ${result.detail ?? 'failed'})${excerpt(result.output)}; the instance's role needs ec2:CreateSnapshots, ec2:CreateTags and ec2:DescribeInstances, and the AWS VSS components`);
+  }
+  const found = await snapshotter.list({ type, id: instanceId, region }, item.tags);
+  if (found.length === 0) throw new ScriptFailedError(`${what} succeeded, but no snapshot carries the run's tags (${JSON.stringify(item.tags)})`);
+  return { snapshotIds: found.map((s) => s.id), complete: found.every((s) => s.status === 'completed'), volumes: volumesOf(found) };
+}
+
+/**
  * Snapshots the resource. An EC2 instance with `item.consistency`: the pre-script must succeed
- * before CreateSnapshots (else no snapshot is taken and the resource fails); the post-script runs
+ * before CreateSnapshots (windowsVss: the VSS snapshot command) (else no snapshot is taken and the resource fails); the post-script runs
  * after it in every case (also when the pre-script or the snapshot failed: the application must be
  * thawed). A failed post-script fails the resource but keeps its snapshots: they were taken after
  * the pre-script succeeded, so they are consistent, and later runs' retention prunes them.
@@ -78,9 +109,12 @@ export async function snapshotResource(snapshotter: Snapshotter, scripts: Script
   }
   let progress: SnapshotProgress | undefined;
   let failure: unknown;
+  const now = wait.now ?? Date.now;
+  const started = now();
   try {
     await runScript(scripts, item, 'pre-script', app.preScript, app, wait);
-    progress = await takeSnapshots(snapshotter, item);
+    const vssWait = Math.max(1, Math.floor((wait.vssBudgetSeconds ?? VSS_BUDGET_SECONDS) - (now() - started) / 1000));
+    progress = app.platform === 'windows' ? await takeVssSnapshots(snapshotter, scripts, item, vssWait, wait) : await takeSnapshots(snapshotter, item);
   } catch (err) {
     failure = err;
   }

@@ -89,9 +89,23 @@ export interface ScriptResult {
   output?: string;
 }
 
-/** Runs pre/post snapshot scripts on instances. */
+/** VSS-consistent snapshots of every volume of a Windows instance, taken by the instance itself (SSM AWSEC2-CreateVssSnapshot). */
+export interface VssSnapshotCommand {
+  instanceId: string;
+  region: string;
+  /** Every snapshot carries these tags (how Cloudkeep finds them afterwards). */
+  tags: Record<string, string>;
+  description: string;
+  /** The snapshot step is stopped at this many seconds. */
+  timeoutSeconds: number;
+  comment: string;
+}
+
+/** Runs pre/post snapshot scripts, and VSS snapshots, on instances. */
 export interface ScriptRunner {
   send(command: ScriptCommand): Promise<{ commandId: string }>;
+  /** Starts the VSS snapshot command; its outcome comes from `result` like a script's. */
+  sendVssSnapshot(command: VssSnapshotCommand): Promise<{ commandId: string }>;
   result(region: string, commandId: string, instanceId: string): Promise<ScriptResult>;
 }
 

@@ -17,7 +17,7 @@ export interface SnapshotProgress {
   volumes?: VolumeSnapshot[];
 }
 
-const volumesOf = (found: readonly SnapshotInfo[]): VolumeSnapshot[] =>
+export const volumesOf = (found: readonly SnapshotInfo[]): VolumeSnapshot[] =>
   found.filter((s) => s.volumeId).map((s) => ({ snapshotId: s.id, volumeId: s.volumeId as string, ...(s.sizeGiB !== undefined ? { sizeGiB: s.sizeGiB } : {}) }));
 
 const targetOf = (item: ResourceItem) => ({ type: item.resource.type, id: item.resource.id, region: item.resource.region });

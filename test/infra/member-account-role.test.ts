@@ -50,8 +50,8 @@ describe('member account role', () => {
     assert.deepEqual(bySid('Ec2TagOnCreate').Condition, { StringEquals: { 'ec2:CreateAction': ['CreateSnapshot', 'CreateSnapshots'] } });
   });
 
-  it('sends commands only with the shell documents, to instances tagged for backup', () => {
-    assert.equal(JSON.stringify(bySid('SsmScriptDocuments').Resource).match(/document\/AWS-Run(Shell|PowerShell)Script/g)?.length, 2);
+  it('sends commands only with the shell documents and AWSEC2-CreateVssSnapshot, to instances tagged for backup', () => {
+    assert.deepEqual(JSON.stringify(bySid('SsmScriptDocuments').Resource).match(/document\/[\w-]+/g), ['document/AWS-RunShellScript', 'document/AWS-RunPowerShellScript', 'document/AWSEC2-CreateVssSnapshot']);
     assert.deepEqual(bySid('SsmScriptInstances').Condition, { Null: { 'aws:ResourceTag/cloudkeep:backup': 'false' } });
     const sendCommand = statements.filter((s) => actionsOf(s).includes('ssm:SendCommand')).map((s) => (s as { Sid?: string }).Sid);
     assert.deepEqual(sendCommand, ['SsmScriptDocuments', 'SsmScriptInstances']);

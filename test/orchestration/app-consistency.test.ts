@@ -4,11 +4,11 @@ import { after, before, describe, it } from 'node:test';
 import { ScriptFailedError, SCRIPTS_TAG, snapshotResource } from '../../core/orchestration/app-consistency.ts';
 import { CloudCallError } from '../../core/orchestration/errors.ts';
 import { consistencyOf } from '../../core/orchestration/plan-run.ts';
-import type { ScriptCommand, ScriptResult, ScriptRunner, SnapshotInfo, Snapshotter } from '../../core/orchestration/ports.ts';
+import type { ScriptCommand, ScriptResult, ScriptRunner, SnapshotInfo, Snapshotter, VssSnapshotCommand } from '../../core/orchestration/ports.ts';
 import type { ResourceItem } from '../../core/orchestration/run-types.ts';
 import { parsePolicy } from '../../core/policy/policy-schema.ts';
 import { SCRIPTS_TAG_KEY } from '../../infra/tags.ts';
-import { AwsScriptRunner } from '../../providers/aws/aws-script-runner.ts';
+import { AwsScriptRunner, vssTagString } from '../../providers/aws/aws-script-runner.ts';
 import { startFakeAwsServer, type FakeAwsServer } from '../support/fake-aws-query-server.ts';
 
 const PRE = 'fsfreeze -f /data';
@@ -28,13 +28,21 @@ function item(over: Partial<ResourceItem> = {}, tags: Record<string, string> = {
 function fakes(outcome: (script: string) => ScriptResult[] = () => [{ status: 'success' }], createFails = false) {
   const log: string[] = [];
   const sent: ScriptCommand[] = [];
+  const vss: VssSnapshotCommand[] = [];
   const answers = new Map<string, ScriptResult[]>();
+  const commandId = () => `cmd-${sent.length + vss.length}`;
   const scripts: ScriptRunner = {
     async send(c) {
       sent.push(c);
       log.push(`send ${c.script}`);
-      answers.set(`cmd-${sent.length}`, outcome(c.script));
-      return { commandId: `cmd-${sent.length}` };
+      answers.set(commandId(), outcome(c.script));
+      return { commandId: commandId() };
+    },
+    async sendVssSnapshot(c) {
+      vss.push(c);
+      log.push('send VSS');
+      answers.set(commandId(), outcome('VSS'));
+      return { commandId: commandId() };
     },
     async result(_region, commandId) {
       const queue = answers.get(commandId) ?? [];
@@ -48,10 +56,14 @@ function fakes(outcome: (script: string) => ScriptResult[] = () => [{ status: 's
       if (createFails) throw new CloudCallError('CreateSnapshots (snapshot of i-1 in eu-west-1) failed: SnapshotCreationPerVolumeRateExceeded: slow down');
       return [snap('snap-1'), snap('snap-2')];
     },
+    async list(target: unknown, tags: Record<string, string>) {
+      log.push(`list ${JSON.stringify(target)} ${JSON.stringify(tags)}`);
+      return [{ ...snap('snap-v1'), status: 'completed', tags }];
+    },
   } as unknown as Snapshotter;
   let clock = 0;
   const wait = { now: () => clock, sleep: async (ms: number) => void (clock += ms) };
-  return { log, sent, scripts, snapshotter, wait, elapsed: () => clock };
+  return { log, sent, vss, scripts, snapshotter, wait, elapsed: () => clock };
 }
 
 describe('snapshotResource (application consistency)', () => {
@@ -112,6 +124,28 @@ describe('snapshotResource (application consistency)', () => {
     assert.deepEqual(g.log, ['CreateSnapshots', 'CreateSnapshots']);
   });
 
+  it('windowsVss: the VSS command replaces CreateSnapshots between the scripts, with the run tags; its snapshots are found by those tags', async () => {
+    const f = fakes((s) => (s === 'VSS' ? [{ status: 'pending' }, { status: 'success' }] : s === 'a' ? [{ status: 'pending' }, { status: 'success' }] : [{ status: 'success' }]));
+    const progress = await snapshotResource(f.snapshotter, f.scripts, item({ consistency: { preScript: 'a', postScript: 'b', platform: 'windows' } }), f.wait);
+    const target = JSON.stringify({ type: 'ec2-instance', id: 'i-1', region: 'eu-west-1' });
+    assert.deepEqual(f.log, ['send a', 'send VSS', `list ${target} {"cloudkeep:managed":"true"}`, 'send b']);
+    assert.deepEqual(f.vss, [{ instanceId: 'i-1', region: 'eu-west-1', tags: { 'cloudkeep:managed': 'true' }, description: 'Cloudkeep web i-1', timeoutSeconds: 98, comment: 'Cloudkeep VSS snapshot of session sess-1 (policy web)' }]);
+    assert.deepEqual(progress, { snapshotIds: ['snap-v1'], complete: true, volumes: [{ snapshotId: 'snap-v1', volumeId: 'vol-snap-v1' }] });
+    assert.deepEqual(f.sent.map((c) => [c.script, c.platform]), [['a', 'windows'], ['b', 'windows']]);
+  });
+
+  it('windowsVss: a failed or unfinished VSS command fails the resource, names the command and still runs the post-script', async () => {
+    const windows = item({ consistency: { preScript: 'a', postScript: 'b', platform: 'windows' } });
+    const f = fakes((s) => [s === 'VSS' ? { status: 'failed', detail: 'Failed', output: 'Access denied: ec2:CreateSnapshots' } : { status: 'success' }]);
+    await assert.rejects(snapshotResource(f.snapshotter, f.scripts, windows, f.wait),
+      /^ScriptFailedError: VSS snapshot \(AWSEC2-CreateVssSnapshot\) of i-1 in eu-west-1 \(command cmd-2\) failed \(status Failed\); output: Access denied: ec2:CreateSnapshots; the instance's role needs ec2:CreateSnapshots, ec2:CreateTags and ec2:DescribeInstances, and the AWS VSS components$/);
+    assert.deepEqual(f.log, ['send a', 'send VSS', 'send b']);
+    const g = fakes((s) => [s === 'VSS' ? { status: 'pending', detail: 'InProgress' } : { status: 'success' }]);
+    await assert.rejects(snapshotResource(g.snapshotter, g.scripts, windows, { ...g.wait, vssBudgetSeconds: 40 }), /VSS snapshot .* did not finish within 40 s \(status InProgress\); snapshots it still takes carry the run's tags/);
+    assert.equal(g.elapsed(), 40_000);
+    assert.deepEqual(g.log, ['send a', 'send VSS', 'send b']);
+  });
+
   it('an instance without the scripts tag, or no script runner: a clear error, nothing sent, no snapshot', async () => {
     assert.equal(SCRIPTS_TAG, SCRIPTS_TAG_KEY, 'the tag the member role conditions SendCommand on');
     const f = fakes();
@@ -161,6 +195,21 @@ describe('AwsScriptRunner (real SSM client, JSON 1.1 wire protocol)', () => {
     }
     assert.deepEqual(results, [{ status: 'failed', detail: 'Failed', output: 'busy' }, { status: 'failed', detail: 'TimedOut' }, { status: 'pending', detail: 'InProgress' }]);
     assert.deepEqual(aws.cloud.commands.slice(-3).map((c) => [c.document, c.timeoutSeconds, c.executionTimeout]), Array(3).fill(['AWS-RunPowerShellScript', 30, '10']));
+  });
+
+  it('sends AWSEC2-CreateVssSnapshot with the documented parameters; the instance snapshots its volumes with the tags', async () => {
+    aws.cloud.scriptOutcome = () => ({ status: 'Success' });
+    aws.cloud.instances[0].volumeIds = ['vol-1', 'vol-2'];
+    const tags = { 'cloudkeep:managed': 'true', 'cloudkeep:session': 's-1' };
+    const { commandId } = await runner.sendVssSnapshot({ instanceId: 'i-1', region: 'eu-west-1', tags, description: 'Cloudkeep web i-1', timeoutSeconds: 90, comment: 'Cloudkeep VSS snapshot of session s-1' });
+    const sent = aws.cloud.commands.at(-1);
+    assert.deepEqual([sent?.id, sent?.document, sent?.timeoutSeconds, sent?.parameters], [commandId, 'AWSEC2-CreateVssSnapshot', 90, {
+      ExcludeBootVolume: ['False'], description: ['Cloudkeep web i-1'], tags: ['Key=cloudkeep:managed,Value=true;Key=cloudkeep:session,Value=s-1'], executionTimeout: ['90'],
+    }]);
+    assert.deepEqual(await runner.result('eu-west-1', commandId, 'i-1'), { status: 'success', detail: 'Success' });
+    assert.deepEqual(aws.cloud.snapshots.map((s) => [s.volumeId, s.tags['cloudkeep:session'], s.tags.AppConsistent]), [['vol-1', 's-1', 'true'], ['vol-2', 's-1', 'true']]);
+    assert.throws(() => vssTagString({ team: 'a;b' }), /snapshot tag "team"="a;b" cannot be passed to AWSEC2-CreateVssSnapshot; expected no ',' or ';'/);
+    assert.throws(() => vssTagString({ Device: 'x' }), /snapshot tag "Device" is reserved by AWSEC2-CreateVssSnapshot/);
   });
 
   it('an instance without the scripts tag: SendCommand is denied, as a CloudCallError naming the call', async () => {

@@ -15,6 +15,8 @@ const policy = parsePolicy({
   consistency: { application: { preScript: PRE, postScript: POST } },
 }, 'test policy');
 
+const vssPolicy = parsePolicy({ ...policy, id: 'windows-hosts', consistency: { application: { preScript: 'Write-Output pre', postScript: 'Write-Output post', windowsVss: true } } }, 'test policy');
+
 let machine: BackupMachine;
 
 before(async () => {
@@ -79,5 +81,23 @@ describe('backup state machine with pre/post scripts (SSM Run Command)', () => {
     assert.deepEqual(timelineOf('i-dddd'), []);
     assert.deepEqual(timelineOf('i-aaaa'), [`SendCommand i-aaaa ${PRE}`, 'CreateSnapshots i-aaaa', `SendCommand i-aaaa ${POST}`]);
     assert.match(session?.message ?? '', /2 of 3 resource\(s\) failed/);
+  });
+
+  it('windowsVss: each instance snapshots itself through AWSEC2-CreateVssSnapshot between the scripts; no CreateSnapshots, and the run succeeds', async () => {
+    resetCloud();
+    const { output, tasks } = await machine.run('tenant-vss', vssPolicy);
+    assert.equal(output.status, 'succeeded');
+    assert.deepEqual(tasks.map((t) => [t.resourceId, t.status]), [['i-aaaa', 'succeeded'], ['i-bbbb', 'succeeded'], ['i-dddd', 'succeeded']]);
+    for (const id of ['i-aaaa', 'i-bbbb', 'i-dddd']) {
+      assert.deepEqual(timelineOf(id), [`SendCommand ${id} Write-Output pre`, `SendCommand ${id} AWSEC2-CreateVssSnapshot`, `SendCommand ${id} Write-Output post`], id);
+    }
+    const c = machine.aws.cloud;
+    assert.ok(!c.calls.some((call) => call.startsWith('ec2:CreateSnapshots')), c.calls.join(', '));
+    const vss = c.commands.filter((cmd) => cmd.document === 'AWSEC2-CreateVssSnapshot');
+    assert.equal(vss.length, 3);
+    assert.ok(vss.every((cmd) => cmd.parameters.ExcludeBootVolume?.[0] === 'False' && cmd.parameters.tags?.[0].includes(`Key=cloudkeep:session,Value=${output.sessionId}`)), JSON.stringify(vss));
+    assert.ok(c.commands.filter((cmd) => cmd.document !== 'AWSEC2-CreateVssSnapshot').every((cmd) => cmd.document === 'AWS-RunPowerShellScript'));
+    assert.deepEqual(c.snapshots.map((s) => s.volumeId).sort(), ['vol-a1', 'vol-a2', 'vol-b1', 'vol-d1']);
+    assert.ok(c.snapshots.every((s) => s.tags.AppConsistent === 'true' && s.tags['cloudkeep:managed'] === 'true' && s.tags['cloudkeep:session'] === output.sessionId && s.state === 'completed'), JSON.stringify(c.snapshots));
   });
 });
