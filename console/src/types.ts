@@ -65,6 +65,8 @@ export interface RestorePoint {
   restoreKinds?: string[];
   chainPosition?: number;
   chainLength?: number;
+  /** Lock and archive-tier state (timelines, on stores with Object Lock or storage tiers). */
+  storage?: { lockedUntil: number | null; tiers: { packs: number; archived: number; rehydrating: number; complete: boolean } | null };
 }
 
 export interface Resource {

@@ -60,8 +60,7 @@ export async function rehydratePoint(repo: Repository, index: ChunkIndex, manife
   const clock = options.clock ?? repo.clock;
   const started = clock.now();
   const run = new Run(store, manifest.id, options, clock, started);
-  const trees = [...(manifest.streams ?? []).flatMap((s) => s.segments), ...manifest.disks.flatMap((d) => d.segments.filter((id): id is string => id !== null))];
-  await run.ensureReadable('trees', packsOf(index, trees.map((id) => ChunkIndex.keyOf(Buffer.from(id, 'hex'))), manifest.id));
+  await run.ensureReadable('trees', treePacksOf(index, manifest));
   const refs = await collectReferences(repo, index, [manifest], { signal: options.signal });
   if (refs.problems.length > 0) throw new CorruptObjectError(refs.problems[0].key, refs.problems[0].problem);
   await run.ensureReadable('data', packsOf(index, refs.chunks.keys(), manifest.id));
@@ -74,7 +73,14 @@ export function archivedRestoreMessage(err: ObjectArchivedError, pointId: string
     'run the restore again with --rehydrate [days] to rehydrate its packs first (this can take hours; the copies stay readable for the given days)';
 }
 
-function packsOf(index: ChunkIndex, chunkKeys: Iterable<string>, pointId: string): Set<string> {
+/** The packs holding the point's block and stream maps (read first: they name every other chunk). */
+export function treePacksOf(index: ChunkIndex, manifest: Manifest): Set<string> {
+  const trees = [...(manifest.streams ?? []).flatMap((s) => s.segments), ...manifest.disks.flatMap((d) => d.segments.filter((id): id is string => id !== null))];
+  return packsOf(index, trees.map((id) => ChunkIndex.keyOf(Buffer.from(id, 'hex'))), manifest.id);
+}
+
+/** The packs holding the given chunks (index keys); CorruptObjectError for a chunk in no index. */
+export function packsOf(index: ChunkIndex, chunkKeys: Iterable<string>, pointId: string): Set<string> {
   const packs = new Set<string>();
   for (const key of chunkKeys) {
     const entry = index.get(Buffer.from(key, 'latin1'));

@@ -2,6 +2,8 @@
 import { z } from 'zod';
 import { systemClock } from '../../core/clock.ts';
 import { asAccountId, asPolicyId } from '../../core/control/control-ids.ts';
+import { hasObjectLock, hasStorageTiers, pointStorage, type PointStorage } from '../../core/engine/point-storage.ts';
+import type { Manifest } from '../../core/repo/manifest.ts';
 import { NotFoundError } from './api-errors.ts';
 import { needInventory, needRepo, type ApiDeps } from './api-deps.ts';
 import { chainViews, repositoryStatus } from './point-views.ts';
@@ -11,6 +13,20 @@ import type { Router } from './router.ts';
 
 const account = z.object({ account: z.string() });
 const resourceParams = account.extend({ resourceId: z.string().min(1) });
+
+/** Restore points of a timeline whose storage state is read (the newest). */
+const STORAGE_POINTS = 10;
+
+/** Each point's lock and tier state (PointStorage), when the repository's store has either; the points unchanged otherwise. */
+async function withStorage<V extends { id: string }>(deps: ApiDeps, manifests: readonly Manifest[], views: V[]): Promise<Array<V & { storage?: PointStorage }>> {
+  const repo = deps.repo;
+  if (!repo || views.length === 0 || !(hasObjectLock(repo.store) || hasStorageTiers(repo.store))) return views;
+  const index = await repo.loadIndexForRestore();
+  const byId = new Map(manifests.map((m) => [m.id, m]));
+  // One state call per pack on tiered stores: only the newest points (views are oldest first) get it.
+  const checked = new Set(views.slice(-STORAGE_POINTS).map((v) => v.id));
+  return Promise.all(views.map(async (v) => (checked.has(v.id) ? { ...v, storage: await pointStorage(repo, index, byId.get(v.id)!) } : v)));
+}
 
 export function registerResourceRoutes(r: Router, deps: ApiDeps): void {
   const { store } = deps;
@@ -63,7 +79,7 @@ export function registerResourceRoutes(r: Router, deps: ApiDeps): void {
         snapshots: snapshots
           .map((s) => ({ id: s.id, ...(s.volumeId ? { volumeId: s.volumeId } : {}), status: s.status, startTime: s.startTime }))
           .sort((a, b) => a.startTime - b.startTime),
-        restorePoints: chainViews(mine, deps.restores?.kinds).sort((a, b) => Date.parse(a.finishedAt) - Date.parse(b.finishedAt) || a.chainPosition - b.chainPosition),
+        restorePoints: await withStorage(deps, mine, chainViews(mine, deps.restores?.kinds).sort((a, b) => Date.parse(a.finishedAt) - Date.parse(b.finishedAt) || a.chainPosition - b.chainPosition)),
       };
     },
   });

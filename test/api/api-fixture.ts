@@ -16,6 +16,7 @@ import type { Repository } from '../../core/repo/repository.ts';
 import { BufferSnapshotSource } from '../support/buffer-volume.ts';
 import { mixedImage } from '../support/images.ts';
 import { makeRepo } from '../support/repo-fixture.ts';
+import type { ObjectStore } from '../../core/store/object-store.ts';
 
 export const A = '123456789012';
 export const B = '210987654321';
@@ -35,11 +36,13 @@ export interface FixtureOptions extends LocalServerOptions {
   deps?: ExtraDeps | ((store: MemoryControlStore, repo: Repository) => ExtraDeps);
   /** Wraps the block processor of each restore (tests hold restores back with it). */
   wrapProcessor?: (processor: BlockProcessor) => BlockProcessor;
+  /** The repository's object store (default: in memory). */
+  objectStore?: ObjectStore;
 }
 
 export async function startApi(options: FixtureOptions = {}) {
-  const { deps = {}, wrapProcessor, ...serverOptions } = options;
-  const ctx = await makeRepo();
+  const { deps = {}, wrapProcessor, objectStore, ...serverOptions } = options;
+  const ctx = await makeRepo({ store: objectStore });
   const source = new BufferSnapshotSource(64 * 1024);
   const image = mixedImage('api', 700 * 1024 + 123);
   /**

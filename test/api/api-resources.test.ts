@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../core/clock.ts';
 import { asAccountId, asPolicyId } from '../../core/control/control-ids.ts';
+import { LockingObjectStore } from '../support/locking-object-store.ts';
 import { A, B, assertError, startApi, type Api } from './api-fixture.ts';
 import { FixedInventory, FixedSnapshots, volumePolicy } from './fakes.ts';
 
@@ -88,6 +89,18 @@ describe('resources, overview, timeline and repository', () => {
     assert.deepEqual([none.status, none.json.restorePoints, none.json.snapshots.length], [200, [], 2]);
     assertError(await api.call('GET', `/accounts/${A}/resources/vol-nope/timeline`), 404, /no resource "vol-nope" in account/);
     assertError(await api.call('GET', `/accounts/${A}/resources/vol-${B}/timeline`), 404);
+  });
+
+  it('shows each restore point\'s lock on a repository with Object Lock', async () => {
+    const lockClock = new ManualClock(Date.UTC(2026, 10, 1));
+    const locked = await startApi({ objectStore: new LockingObjectStore({ clock: lockClock, days: 7 }), deps: { inventory: new FixedInventory(), snapshots } });
+    try {
+      const res = await locked.call('GET', `/accounts/${A}/resources/vol-${A}/timeline`);
+      assert.equal(res.status, 200, JSON.stringify(res.json));
+      assert.deepEqual(res.json.restorePoints.map((p: { storage: unknown }) => p.storage), [{ lockedUntil: Date.UTC(2026, 10, 1) + 7 * DAY, tiers: null }]);
+    } finally {
+      await locked.close();
+    }
   });
 
   it('reports the repository status of the account: sizes, reduction, points, no verify record', async () => {

@@ -59,6 +59,9 @@ const app = testApp();
 buildCloudkeepApp(app, { memberTrust: { controlPlaneRoleArn: 'arn:aws:iam::111122223333:role/cloudkeep-orchestration', externalId: 'external-id-0123456789' } });
 const definition = stateMachineDefinition(app.synth().getStackByName('CloudkeepControlPlane').template);
 
+/** A store on a new client: dynalite resets sockets that stayed idle while a run went on (TimeoutError / ECONNRESET). */
+const freshStore = () => new DynamoDbControlStore({ client: dynalite.client(), tableName: table });
+
 /** The current bytes of every volume, block by block (what a snapshot taken now contains). */
 const disks = new Map<string, Map<number, Buffer>>();
 /** The newest snapshot per volume in the EBS test server: the lineage of the next one. */
@@ -115,8 +118,7 @@ const REGION_OF: Record<string, string> = { 'vol-a1': 'us-east-1', 'vol-a2': 'us
 /** Moves every volume's last backup 3 days back (through a store whose clock is 3 days behind): the next run's backups are due. */
 async function ageVolumeStates(): Promise<void> {
   const past = new DynamoDbControlStore({ client: dynalite.client(), tableName: table, clock: { now: () => Date.now() - 3 * 86_400_000 } });
-  // Fresh clients: dynalite resets sockets that stayed idle while the run went on.
-  const now = new DynamoDbControlStore({ client: dynalite.client(), tableName: table });
+  const now = freshStore();
   for (const [volumeId, region] of Object.entries(REGION_OF)) {
     const state = await now.getVolumeState(asAccountId(MEMBER), asRegionName(region), asVolumeId(volumeId));
     assert.ok(state, `the first run recorded the state of ${volumeId}`);
@@ -157,11 +159,11 @@ async function runPolicy() {
     },
   });
   const output = (await execution.result.catch(async (err: unknown) => {
-    const [session] = (await store.listSessions(asAccountId(MEMBER), { limit: 1 })).sessions;
-    const failed = session ? await store.listTasks(asAccountId(MEMBER), session.id) : [];
+    const [session] = (await freshStore().listSessions(asAccountId(MEMBER), { limit: 1 })).sessions;
+    const failed = session ? await freshStore().listTasks(asAccountId(MEMBER), session.id) : [];
     throw new Error(`the run failed: ${(err as Error).message}; tasks: ${failed.map((t) => `${t.resourceId}: ${t.error}`).join('; ')}`);
   })) as { sessionId: string; status: string };
-  const tasks = await store.listTasks(asAccountId(MEMBER), asSessionId(output.sessionId));
+  const tasks = await freshStore().listTasks(asAccountId(MEMBER), asSessionId(output.sessionId));
   return { output, tasks };
 }
 

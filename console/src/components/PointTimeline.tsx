@@ -6,6 +6,25 @@ import type { RestorePoint, Timeline as TimelineData } from '../types.ts';
 
 type Item = { at: number; point?: RestorePoint; snapshot?: TimelineData['snapshots'][number] };
 
+/** Locked until a date (Object Lock / immutability), and packs in an archive tier (a restore rehydrates them first). */
+function StorageBadges({ p }: { p: RestorePoint }) {
+  const s = p.storage;
+  if (!s) return null;
+  const tiers = s.tiers;
+  return (
+    <>
+      {s.lockedUntil !== null && s.lockedUntil > Date.now() && (
+        <Badge color="grape" variant="light" data-testid="point-locked">locked until {new Date(s.lockedUntil).toLocaleDateString()}</Badge>
+      )}
+      {tiers && tiers.archived > 0 && (
+        <Badge color="orange" variant="light" data-testid="point-archived">
+          {tiers.archived}{tiers.complete ? ` of ${tiers.packs}` : '+'} packs archived{tiers.rehydrating > 0 ? `, ${tiers.rehydrating} rehydrating` : ''}
+        </Badge>
+      )}
+    </>
+  );
+}
+
 function PointItem({ p }: { p: RestorePoint }) {
   const chain = p.chainLength ? `${(p.chainPosition ?? 0) + 1} of ${p.chainLength}` : `position ${p.chainPosition ?? 0}`;
   return (
@@ -15,6 +34,7 @@ function PointItem({ p }: { p: RestorePoint }) {
           <Badge color={p.kind === 'full' ? 'teal' : 'blue'} variant="light" data-testid="point-kind">{p.kind}</Badge>
           <Text size="xs" c="dimmed">chain {chain}</Text>
           <Text size="xs" c="dimmed" ff="monospace">{p.id.slice(0, 12)}</Text>
+          <StorageBadges p={p} />
         </Group>
         <Text size="sm">
           {time(p.finishedAt)} · size {bytes(p.size)} · stored {bytes(p.storedBytes)} · disks {p.disks.map((d) => d.name).join(', ')}
