@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '../core/errors.ts';
 import { LOCAL_REGION } from '../providers/local/local-discovery.ts';
 import { LOCAL_ACCOUNT } from './local-run.ts';
+import { stateMachineDefinition } from './template-definition.ts';
 
 export type Definition = Record<string, unknown>;
 type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
@@ -16,28 +17,6 @@ const BACKUP_STATE_MACHINE = 'cloudkeep-backup';
 
 /** Bump when synthesizeDefinition's output changes for the same sources. */
 const CACHE_FORMAT = 1;
-
-/**
- * Resolves Ref / Fn::GetAtt / Fn::Join in the DefinitionString to placeholder ARNs. A minimal copy of
- * test/support/state-machine-definition.ts (tests stay out of the CLI): local runs map Task states by
- * name, so the ARNs only need to be well-formed.
- */
-function resolve(value: unknown, resources: Resources): unknown {
-  if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((v) => resolve(v, resources));
-  const obj = value as Record<string, unknown>;
-  const [key] = Object.keys(obj);
-  const arn = (id: string) => (resources[id]?.Type === 'AWS::Lambda::Function' ? `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${id}` : `arn:aws:local:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${id}`);
-  const pseudo: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': LOCAL_REGION, 'AWS::AccountId': LOCAL_ACCOUNT, 'AWS::URLSuffix': 'amazonaws.com', 'AWS::StackName': 'local' };
-  if (key === 'Fn::Join') {
-    const [sep, parts] = obj[key] as [string, unknown[]];
-    return parts.map((p) => resolve(p, resources)).join(sep);
-  }
-  if (key === 'Fn::GetAtt') return arn((obj[key] as [string])[0]);
-  if (key === 'Ref') return pseudo[obj.Ref as string] ?? arn(obj.Ref as string);
-  if (key?.startsWith('Fn::')) throw new Error(`unsupported intrinsic ${key} in the state machine definition`);
-  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, resolve(v, resources)]));
-}
 
 /**
  * The source checkout holding cdk.json and infra/ (from cli/ or dist/cli/). infra/ is imported by path,
@@ -64,9 +43,7 @@ export async function synthesizeDefinition(): Promise<Definition> {
   const app = new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
   buildCloudkeepApp(app, { nag: false, memberTrust: { controlPlaneRoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/cloudkeep-local`, externalId: 'cloudkeep-local' } });
   const template = app.synth().getStackByName('CloudkeepControlPlane').template as { Resources: Resources };
-  const machines = Object.values(template.Resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine' && r.Properties?.StateMachineName === BACKUP_STATE_MACHINE);
-  if (machines.length !== 1) throw new Error(`expected one state machine named ${BACKUP_STATE_MACHINE} in the control-plane template, found ${machines.length}`);
-  return JSON.parse(resolve(machines[0].Properties?.DefinitionString, template.Resources) as string) as Definition;
+  return stateMachineDefinition(template, BACKUP_STATE_MACHINE, { account: LOCAL_ACCOUNT, region: LOCAL_REGION, stackName: 'local', service: 'local' });
 }
 
 /** A hash of what the definition is made from: infra/*.ts, cdk.json and the installed aws-cdk-lib version. */

@@ -5,7 +5,7 @@ import type { ChunkIndex } from '../repo/index-file.ts';
 import { packKey, pointKey } from '../repo/layout.ts';
 import type { Manifest } from '../repo/manifest.ts';
 import type { Repository } from '../repo/repository.ts';
-import { isObjectLocker, isObjectTiering, type ObjectLocker, type ObjectStore, type ObjectTiering } from '../store/object-store.ts';
+import { isObjectTiering, locksObjects, type ObjectTiering } from '../store/object-store.ts';
 import { mapLimit } from '../util/concurrency.ts';
 import { packsOf, treePacksOf } from './rehydrate.ts';
 
@@ -30,15 +30,15 @@ async function tiersOf(store: ObjectTiering, packs: Iterable<string>, signal?: A
   return { packs: states.length, archived: states.filter((s) => s.archived).length, rehydrating: states.filter((s) => s.rehydrating).length };
 }
 
-/** Stores that declare the capability and implement the role (decorators forward the methods whatever the inner store can do). */
-export const hasObjectLock = (store: ObjectStore): store is ObjectStore & ObjectLocker => store.capabilities.objectLock === true && isObjectLocker(store);
-export const hasStorageTiers = (store: ObjectStore): store is ObjectStore & ObjectTiering => store.capabilities.storageTiers === true && isObjectTiering(store);
-
-/** The lock and tier state of one restore point (a HEAD-like call per pack on tiered stores). */
-export async function pointStorage(repo: Repository, index: ChunkIndex, manifest: Manifest, signal?: AbortSignal): Promise<PointStorage> {
+/**
+ * The lock and tier state of one restore point (a HEAD-like call per pack on tiered stores). `index` is
+ * the chunk index, or a function loading it: only tiered stores need it.
+ */
+export async function pointStorage(repo: Repository, indexOrLoad: ChunkIndex | (() => Promise<ChunkIndex>), manifest: Manifest, signal?: AbortSignal): Promise<PointStorage> {
   const store = repo.store;
-  const lockedUntil = hasObjectLock(store) ? (await store.retention(pointKey(manifest.id), { signal })).retainUntil : null;
-  if (!hasStorageTiers(store)) return { lockedUntil, tiers: null };
+  const lockedUntil = locksObjects(store) ? (await store.retention(pointKey(manifest.id), { signal })).retainUntil : null;
+  if (!isObjectTiering(store)) return { lockedUntil, tiers: null };
+  const index = typeof indexOrLoad === 'function' ? await indexOrLoad() : indexOrLoad;
   const trees = await tiersOf(store, treePacksOf(index, manifest), signal);
   if (trees.archived > 0) return { lockedUntil, tiers: { ...trees, complete: false } };
   const refs = await collectReferences(repo, index, [manifest], { signal });

@@ -117,6 +117,11 @@ export function isObjectLocker(store: object): store is ObjectLocker {
   return typeof s.retention === 'function' && typeof s.extendRetention === 'function';
 }
 
+/** True for stores configured to lock objects (decorators forward the ObjectLocker methods whatever the inner store can do). */
+export function locksObjects(store: ObjectStore): store is ObjectStore & ObjectLocker {
+  return store.capabilities.objectLock === true && isObjectLocker(store);
+}
+
 /** The store as an ObjectLocker, or UnsupportedOperationError naming what needed it. */
 export function requireObjectLocker(store: ObjectStore, why: string): ObjectStore & ObjectLocker {
   if (!isObjectLocker(store)) throw new UnsupportedOperationError(`${why}: ${store.description} cannot read or extend object locks`);

@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import { systemClock } from '../../core/clock.ts';
 import { asAccountId, asPolicyId } from '../../core/control/control-ids.ts';
-import { hasObjectLock, hasStorageTiers, pointStorage, type PointStorage } from '../../core/engine/point-storage.ts';
+import { pointStorage, type PointStorage } from '../../core/engine/point-storage.ts';
+import { isObjectTiering, locksObjects } from '../../core/store/object-store.ts';
 import type { Manifest } from '../../core/repo/manifest.ts';
 import { NotFoundError } from './api-errors.ts';
 import { needInventory, needRepo, type ApiDeps } from './api-deps.ts';
@@ -10,6 +11,7 @@ import { chainViews, repositoryStatus } from './point-views.ts';
 import { enabledPolicies, resourceViews } from './protection.ts';
 import { accountPoints } from './restore-jobs.ts';
 import type { Router } from './router.ts';
+import type { ChunkIndex } from '../../core/repo/index-file.ts';
 
 const account = z.object({ account: z.string() });
 const resourceParams = account.extend({ resourceId: z.string().min(1) });
@@ -20,12 +22,14 @@ const STORAGE_POINTS = 10;
 /** Each point's lock and tier state (PointStorage), when the repository's store has either; the points unchanged otherwise. */
 async function withStorage<V extends { id: string }>(deps: ApiDeps, manifests: readonly Manifest[], views: V[]): Promise<Array<V & { storage?: PointStorage }>> {
   const repo = deps.repo;
-  if (!repo || views.length === 0 || !(hasObjectLock(repo.store) || hasStorageTiers(repo.store))) return views;
-  const index = await repo.loadIndexForRestore();
+  if (!repo || views.length === 0 || !(locksObjects(repo.store) || isObjectTiering(repo.store))) return views;
+  // The index only for tiered stores (pack tiers), loaded once for all points.
+  let index: Promise<ChunkIndex> | undefined;
+  const loadIndex = () => (index ??= repo.loadIndexForRestore());
   const byId = new Map(manifests.map((m) => [m.id, m]));
   // One state call per pack on tiered stores: only the newest points (views are oldest first) get it.
   const checked = new Set(views.slice(-STORAGE_POINTS).map((v) => v.id));
-  return Promise.all(views.map(async (v) => (checked.has(v.id) ? { ...v, storage: await pointStorage(repo, index, byId.get(v.id)!) } : v)));
+  return Promise.all(views.map(async (v) => (checked.has(v.id) ? { ...v, storage: await pointStorage(repo, loadIndex, byId.get(v.id)!) } : v)));
 }
 
 export function registerResourceRoutes(r: Router, deps: ApiDeps): void {
