@@ -2,17 +2,49 @@
 import { Command, CommanderError } from 'commander';
 import type { GlobalOptions } from './context.ts';
 import { describeError, exitCodeFor } from './errors.ts';
-import { registerBackup } from './commands/backup.ts';
-import { registerDemo } from './commands/demo.ts';
-import { registerMaintenance } from './commands/maintenance.ts';
-import { registerRepo } from './commands/repo.ts';
-import { registerRestore } from './commands/restore.ts';
-import { registerPolicy } from './commands/policy.ts';
-import { registerServe } from './commands/serve.ts';
-import { registerLocal } from './commands/local.ts';
-import { registerStart } from './commands/start.ts';
+type Register = (program: Command, globals: () => GlobalOptions) => void;
 
-export function buildProgram(): Command {
+/**
+ * Each command module, loaded on demand: a run of one command imports only its module (the others
+ * cost ~0.1 s of start-up and ~14 MiB). Listed in the order `--help` shows them.
+ */
+const COMMANDS: Array<{ names: string[]; load: () => Promise<Register> }> = [
+  { names: ['repo'], load: async () => (await import('./commands/repo.ts')).registerRepo },
+  { names: ['backup'], load: async () => (await import('./commands/backup.ts')).registerBackup },
+  { names: ['restore', 'points'], load: async () => (await import('./commands/restore.ts')).registerRestore },
+  { names: ['forget', 'prune'], load: async () => (await import('./commands/maintenance.ts')).registerMaintenance },
+  { names: ['start'], load: async () => (await import('./commands/start.ts')).registerStart },
+  { names: ['demo'], load: async () => (await import('./commands/demo.ts')).registerDemo },
+  { names: ['policy'], load: async () => (await import('./commands/policy.ts')).registerPolicy },
+  { names: ['serve'], load: async () => (await import('./commands/serve.ts')).registerServe },
+  { names: ['local'], load: async () => (await import('./commands/local.ts')).registerLocal },
+];
+
+/** Global options that take one value (see buildProgram). */
+const VALUE_OPTIONS = new Set(['-r', '--repo', '--passphrase-file', '--threads', '--max-tasks', '--read-limit', '--write-limit']);
+
+/**
+ * The command argv names, or null when that is not plain (help, version, an unknown word, or
+ * --key, whose values run until the next option): then every command is loaded.
+ */
+export function commandNamed(argv: string[]): string | null {
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--key' || a === '-h' || a === '--help' || a === '-V' || a === '--version') return null;
+    if (VALUE_OPTIONS.has(a)) {
+      i++;
+      continue;
+    }
+    if (a.startsWith('-')) continue;
+    return COMMANDS.some((c) => c.names.includes(a)) ? a : null;
+  }
+  return null;
+}
+
+/** The program with the command `argv` names (all commands when it names none plainly). */
+export async function buildProgram(argv: string[] = []): Promise<Command> {
+  const only = commandNamed(argv);
+  const registers = await Promise.all(COMMANDS.filter((c) => only === null || c.names.includes(only)).map((c) => c.load()));
   const program = new Command('cloudkeep')
     .description('Cloudkeep: encrypted, compressed, deduplicated backup chains of disks in an open repository format')
     .version('0.1.0')
@@ -28,21 +60,13 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   const globals = () => program.opts<GlobalOptions>();
-  registerRepo(program, globals);
-  registerBackup(program, globals);
-  registerRestore(program, globals);
-  registerMaintenance(program, globals);
-  registerStart(program, globals);
-  registerDemo(program, globals);
-  registerPolicy(program, globals);
-  registerServe(program, globals);
-  registerLocal(program, globals);
+  for (const register of registers) register(program, globals);
   for (const c of program.commands) c.exitOverride();
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv);
     return 0;

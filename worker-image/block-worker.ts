@@ -38,10 +38,17 @@ export function hash(task: { data: Uint8Array; blockSize: number }) {
   return moving({ shape, ids: data, ms: performance.now() - t }, data);
 }
 
-export function seal(task: { data: Uint8Array; chunks: ChunkToSeal[]; kind: number; key: Uint8Array }) {
+export function seal(task: { data: Uint8Array; chunks: ChunkToSeal[]; kind: number; key: Uint8Array; out?: Uint8Array }) {
   const t = performance.now();
-  const out = processorOps.seal(setup, task.data, fixIds(task.chunks), task.kind, asBuffer(task.key));
-  const { lengths, data } = packed(out.map((s) => s.sealed));
+  const out = processorOps.seal(setup, task.data, fixIds(task.chunks), task.kind, asBuffer(task.key), task.out);
+  const lengths = out.map((s) => s.sealed.length);
+  // Sealed into the caller's shared room: only the lengths travel back.
+  if (out.length > 0 && task.out && out[0].sealed.buffer === task.out.buffer) {
+    tidy();
+    return { flags: out.map((s) => s.flags), rawLengths: out.map((s) => s.rawLength), lengths, data: null, ms: performance.now() - t };
+  }
+  // The sealed chunks lie back to back from the start of one buffer of their own: move it whole.
+  const data = out.length > 0 ? (out[0].sealed.buffer as ArrayBuffer) : new ArrayBuffer(0);
   tidy();
   return moving({ flags: out.map((s) => s.flags), rawLengths: out.map((s) => s.rawLength), lengths, data, ms: performance.now() - t }, data);
 }

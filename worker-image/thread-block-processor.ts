@@ -5,9 +5,9 @@ import type { BlockProcessor, ChunkToOpen, ChunkToRestore, ChunkToSeal, FileTarg
 import type { HashedChunk, OpenResult, SealedChunk } from '../core/repo/block-codec.ts';
 
 /** Splits a moved buffer back into parts. */
-function unpack(data: ArrayBuffer, lengths: number[]): Buffer[] {
+function unpack(data: ArrayBuffer, lengths: number[], start = 0): Buffer[] {
   const out: Buffer[] = [];
-  let o = 0;
+  let o = start;
   for (const n of lengths) {
     out.push(Buffer.from(data, o, n));
     o += n;
@@ -62,10 +62,13 @@ export class ThreadBlockProcessor implements BlockProcessor {
       }),
     );
   }
-  async sealChunks(data: Uint8Array, chunks: ChunkToSeal[], kind: number, key: Buffer): Promise<SealedChunk[]> {
-    const r = (await this.#run({ data, chunks, kind, key }, 'seal')) as { flags: number[]; rawLengths: number[]; lengths: number[]; data: ArrayBuffer; ms: number };
+  async sealChunks(data: Uint8Array, chunks: ChunkToSeal[], kind: number, key: Buffer, out?: Uint8Array): Promise<SealedChunk[]> {
+    // Only shared memory can be written by the thread; other output room would be copied, so it is not sent.
+    const shared = out && out.buffer instanceof SharedArrayBuffer ? out : undefined;
+    const r = (await this.#run({ data, chunks, kind, key, out: shared }, 'seal')) as { flags: number[]; rawLengths: number[]; lengths: number[]; data: ArrayBuffer | null; ms: number };
     this.busyMs += r.ms;
-    return unpack(r.data, r.lengths).map((sealed, i) => ({ sealed, flags: r.flags[i], rawLength: r.rawLengths[i] }));
+    const parts = r.data ? unpack(r.data, r.lengths) : unpack(shared!.buffer as ArrayBuffer, r.lengths, shared!.byteOffset);
+    return parts.map((sealed, i) => ({ sealed, flags: r.flags[i], rawLength: r.rawLengths[i] }));
   }
   async openChunks(data: Uint8Array, chunks: ChunkToOpen[], key: Buffer, keepData: boolean): Promise<OpenResult[]> {
     const r = (await this.#run(withData(data, { chunks, key, keepData }), 'open')) as { reasons: Array<string | null>; lengths: number[]; data: ArrayBuffer; ms: number };

@@ -33,6 +33,14 @@ function writeNonce(target: Buffer): void {
 /** Returns nonce | ciphertext | tag. */
 export function seal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(NONCE_LENGTH + plaintext.length + TAG_LENGTH);
+  sealInto(key, plaintext, aad, out, 0);
+  return out;
+}
+
+/** Writes nonce | ciphertext | tag to target[offset...] (room for plaintext + SEAL_OVERHEAD); returns the length. */
+export function sealInto(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, target: Buffer, offset: number): number {
+  const out = target.subarray(offset, offset + NONCE_LENGTH + plaintext.length + TAG_LENGTH);
+  if (out.length !== NONCE_LENGTH + plaintext.length + TAG_LENGTH) throw new RangeError(`no room to seal ${plaintext.length} bytes at ${offset} of ${target.length}`);
   writeNonce(out);
   const cipher = createCipheriv('aes-256-gcm', keyObject(key), out.subarray(0, NONCE_LENGTH));
   cipher.setAAD(aad);
@@ -40,7 +48,7 @@ export function seal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): B
   o += cipher.update(plaintext).copy(out, o);
   o += cipher.final().copy(out, o);
   cipher.getAuthTag().copy(out, o);
-  return out;
+  return out.length;
 }
 
 /** Opens nonce | ciphertext | tag; returns null when authentication fails (wrong key or tampered bytes). */

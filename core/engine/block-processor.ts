@@ -1,7 +1,7 @@
 // The block-processor port: the CPU work of backup, restore and verify, run inline or on worker threads.
 import { writeSync } from 'node:fs';
 import type { ChunkingParams } from '../repo/config.ts';
-import { hashBlock, openChunk, sealChunk, type HashedChunk, type OpenResult, type SealedChunk } from '../repo/block-codec.ts';
+import { hashBlock, openChunk, sealChunkInto, sealedBound, type HashedChunk, type OpenResult, type SealedChunk } from '../repo/block-codec.ts';
 
 export interface ProcessorSetup {
   chunking: ChunkingParams;
@@ -52,7 +52,11 @@ export interface BlockProcessor {
   readonly busyMs: number;
   /** Hashes `data`, a run of whole blocks of `blockSize`; returns each block's chunks. */
   hashBlocks(data: Uint8Array, blockSize: number): Promise<HashedChunk[][]>;
-  sealChunks(data: Uint8Array, chunks: ChunkToSeal[], kind: number, key: Buffer): Promise<SealedChunk[]>;
+  /**
+   * Seals chunks of `data`. With `out` (shared memory with room for every chunk's sealedBound),
+   * the results are views of it, back to back from its start, and no buffer is allocated per task.
+   */
+  sealChunks(data: Uint8Array, chunks: ChunkToSeal[], kind: number, key: Buffer, out?: Uint8Array): Promise<SealedChunk[]>;
   /**
    * Opens chunks; with `keepData` false returns only whether each is sound (verify). `data` may be
    * handed over to another thread (its buffer detached): the caller must not use it afterwards.
@@ -74,8 +78,17 @@ export const processorOps = {
     for (let off = 0; off < data.length; off += blockSize) out.push(hashBlock(data.subarray(off, off + blockSize), setup.chunking, setup.chunkIdKey));
     return out;
   },
-  seal(setup: ProcessorSetup, data: Uint8Array, chunks: ChunkToSeal[], kind: number, key: Buffer): SealedChunk[] {
-    return chunks.map((c) => sealChunk(data.subarray(c.offset, c.offset + c.length), c.id, kind, key, setup.compressionLevel));
+  /** Seals chunks back to back into `into` when it has room, else into a new buffer (each result a view, the first at offset 0). */
+  seal(setup: ProcessorSetup, data: Uint8Array, chunks: ChunkToSeal[], kind: number, key: Buffer, into?: Uint8Array): SealedChunk[] {
+    const need = chunks.reduce((a, c) => a + sealedBound(c.length), 0);
+    const out = into && into.length >= need ? Buffer.from(into.buffer, into.byteOffset, into.length) : Buffer.allocUnsafeSlow(need);
+    let at = 0;
+    return chunks.map((c) => {
+      const r = sealChunkInto(data.subarray(c.offset, c.offset + c.length), c.id, kind, key, setup.compressionLevel, out, at);
+      const sealed = out.subarray(at, at + r.length);
+      at += r.length;
+      return { flags: r.flags, rawLength: r.rawLength, sealed };
+    });
   },
   /** Opens chunks; with keepData their data lands back to back in one buffer, in the order given. */
   open(setup: ProcessorSetup, data: Uint8Array, chunks: ChunkToOpen[], key: Buffer, keepData: boolean): OpenResult[] {
@@ -146,8 +159,8 @@ export class InlineBlockProcessor implements BlockProcessor {
   async hashBlocks(data: Uint8Array, blockSize: number): Promise<HashedChunk[][]> {
     return this.#timed(() => processorOps.hash(this.#setup, data, blockSize));
   }
-  async sealChunks(data: Uint8Array, chunks: ChunkToSeal[], kind: number, key: Buffer): Promise<SealedChunk[]> {
-    return this.#timed(() => processorOps.seal(this.#setup, data, chunks, kind, key));
+  async sealChunks(data: Uint8Array, chunks: ChunkToSeal[], kind: number, key: Buffer, out?: Uint8Array): Promise<SealedChunk[]> {
+    return this.#timed(() => processorOps.seal(this.#setup, data, chunks, kind, key, out));
   }
   async openChunks(data: Uint8Array, chunks: ChunkToOpen[], key: Buffer, keepData: boolean): Promise<OpenResult[]> {
     return this.#timed(() => processorOps.open(this.#setup, data, chunks, key, keepData));

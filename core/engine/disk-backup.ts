@@ -150,8 +150,8 @@ export class DiskBackup {
       d.counters.blocksRead += n;
       d.counters.bytesRead += n * bs;
       if (toSeal.length > 0) {
-        const sealed = await d.timers.processing.time(() => d.processor.sealChunks(view, toSeal, CHUNK_KIND.data, d.packs.key));
-        slot.release();
+        // Sealed into the slot's shared output room; the slot is released once the packs copied them.
+        const sealed = await d.timers.processing.time(() => d.processor.sealChunks(view, toSeal, CHUNK_KIND.data, d.packs.key, slot.out));
         for (let i = 0; i < toSeal.length; i++) await d.packs.add(toSeal[i].id, CHUNK_KIND.data, sealed[i]);
       }
     } finally {

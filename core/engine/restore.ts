@@ -50,6 +50,8 @@ export async function restoreDisk(ctx: RestoreContext, manifest: Manifest, diskN
 /** A sink backed by a local file: processor lanes write restored blocks to its descriptor themselves. */
 export interface FileBackedSink extends VolumeSink {
   fileDescriptor(options?: IoOptions): Promise<number>;
+  /** Told how many bytes the lanes just wrote through the descriptor (the sink may start write-back). */
+  wrote?(bytes: number): void;
 }
 
 function isFileBacked(sink: VolumeSink): sink is FileBackedSink {
@@ -72,7 +74,8 @@ async function restore(ctx: RestoreContext, manifest: Manifest, disk: DiskManife
     return keys.get(k)!;
   };
   const result = { bytesWritten: 0, bytesRead: 0, requests: 0 };
-  const file: FileTarget | null = isFileBacked(sink) ? { fd: await sink.fileDescriptor({ signal }), size: disk.size } : null;
+  const fileSink = isFileBacked(sink) ? sink : null;
+  const file: FileTarget | null = fileSink ? { fd: await fileSink.fileDescriptor({ signal }), size: disk.size } : null;
   const readOne = async (read: RangeRead<number>): Promise<void> => {
     const key = packKey(read.packId);
     const data = await timers.sourceRead.time(() => store.get(key, { signal, range: { offset: read.offset, length: read.length } }));
@@ -87,6 +90,7 @@ async function restore(ctx: RestoreContext, manifest: Manifest, disk: DiskManife
       if (bad >= 0) throw refuse(bad, r.reasons[bad]!);
       timers.targetWrite.add(r.writeMs / processor.lanes);
       result.bytesWritten += r.bytesWritten;
+      fileSink?.wrote?.(r.bytesWritten);
       return;
     }
     const opened = await timers.processing.time(() => processor.openChunks(data, chunks, packKeyBytes, true));

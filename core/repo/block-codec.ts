@@ -1,8 +1,8 @@
 // Pure per-block work of the pipeline (runs in worker threads): cut, hash, seal and open chunks.
 import { Blake3Hasher } from '@napi-rs/blake-hash';
-import { open, seal } from '../crypto/aead.ts';
+import { open, SEAL_OVERHEAD, sealInto } from '../crypto/aead.ts';
 import type { ChunkingParams } from './config.ts';
-import { zstdCompress, zstdDecompressInto } from './zstd.ts';
+import { zstdCompressView, zstdDecompressInto } from './zstd.ts';
 
 export const CHUNK_ID_LENGTH = 32;
 export const FLAG_ZSTD = 1;
@@ -20,8 +20,17 @@ export function isZero(data: Uint8Array): boolean {
   return true;
 }
 
+// One keyed hasher per key and thread, reset per chunk: a new native hasher per chunk cost ~20% of hashing.
+const hashers = new Map<string, Blake3Hasher>();
+
 export function chunkId(idKey: Buffer, data: Uint8Array): Buffer {
-  return Blake3Hasher.newKeyed(idKey).update(data).digestBuffer();
+  const name = idKey.toString('latin1');
+  let h = hashers.get(name);
+  if (!h) {
+    if (hashers.size >= 16) hashers.clear();
+    hashers.set(name, (h = Blake3Hasher.newKeyed(idKey)));
+  } else h.reset();
+  return h.update(data).digestBuffer();
 }
 
 /**
@@ -91,10 +100,24 @@ export interface SealedChunk {
 
 /** Compresses (kept raw when zstd does not shrink it) and encrypts one chunk. */
 export function sealChunk(data: Uint8Array, id: Uint8Array, kind: number, key: Buffer, level: number): SealedChunk {
-  const packed = zstdCompress(data, level);
+  const out = Buffer.allocUnsafe(data.length + SEAL_OVERHEAD);
+  const r = sealChunkInto(data, id, kind, key, level, out, 0);
+  return { flags: r.flags, rawLength: r.rawLength, sealed: out.subarray(0, r.length) };
+}
+
+/** Room a sealed chunk of `rawLength` bytes may need at most (stored raw when zstd does not shrink it). */
+export const sealedBound = (rawLength: number): number => rawLength + SEAL_OVERHEAD;
+
+/** Room that sealing any chunks cut from `bytes` of blocks needs (chunks end on page boundaries, so at most one per page). */
+export const sealedRoom = (bytes: number, pageSize: number): number => bytes + SEAL_OVERHEAD * Math.ceil(bytes / pageSize);
+
+/** sealChunk writing into target[offset...] (room for sealedBound bytes): no buffer per chunk. */
+export function sealChunkInto(data: Uint8Array, id: Uint8Array, kind: number, key: Buffer, level: number, target: Buffer, offset: number): { flags: number; rawLength: number; length: number } {
+  const packed = zstdCompressView(data, level);
   const useZstd = packed.length < data.length;
   const flags = useZstd ? FLAG_ZSTD : 0;
-  return { flags, rawLength: data.length, sealed: seal(key, useZstd ? packed : data, chunkAad(id, flags, data.length, kind)) };
+  const length = sealInto(key, useZstd ? packed : data, chunkAad(id, flags, data.length, kind), target, offset);
+  return { flags, rawLength: data.length, length };
 }
 
 export type OpenResult = { ok: true; data: Buffer } | { ok: false; reason: string };

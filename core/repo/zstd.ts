@@ -39,13 +39,22 @@ function ensureScratch(n: number): Buffer {
 
 /** One complete zstd frame of `data`. */
 export function zstdCompress(data: Uint8Array, level: number): Buffer {
+  const frame = zstdCompressView(data, level);
+  return frame.buffer === scratch.buffer ? Buffer.from(frame) : frame;
+}
+
+/**
+ * One complete zstd frame of `data`, possibly a view of this thread's scratch buffer: valid only
+ * until the next call, so the caller consumes it at once (no copy per chunk).
+ */
+export function zstdCompressView(data: Uint8Array, level: number): Buffer {
   if (!compressors.has(level)) compressors.set(level, handleOf(zlib.createZstdCompress({ params: { [zc.ZSTD_c_compressionLevel]: level, [zc.ZSTD_c_checksumFlag]: 0 } })));
   const z = compressors.get(level);
   const out = ensureScratch(data.length + (data.length >> 7) + 1024);
   if (z) {
     try {
       z.handle.writeSync(zc.ZSTD_e_end, data, 0, data.length, out, 0, out.length);
-      if (!z.engine.destroyed && z.state[1] === 0 && z.state[0] > 0) return Buffer.from(out.subarray(0, out.length - z.state[0]));
+      if (!z.engine.destroyed && z.state[1] === 0 && z.state[0] > 0) return out.subarray(0, out.length - z.state[0]);
     } catch {
       // fall through to a fresh context below
     }

@@ -123,3 +123,15 @@ describe('cloudkeep CLI', () => {
     assert.ok(verify.packs > 0);
   });
 });
+
+it('commandNamed picks the one command module a run needs, or none when argv is not plain', async () => {
+  const { commandNamed } = await import('../../cli/main.ts');
+  const argv = (...a: string[]) => ['node', 'cloudkeep', ...a];
+  assert.equal(commandNamed(argv('--repo', '/r', '--json', 'backup', '--image', 'x')), 'backup');
+  assert.equal(commandNamed(argv('-r', 'backup', 'points', 'list')), 'points');
+  assert.equal(commandNamed(argv('--threads', '2', 'restore', 'p1')), 'restore');
+  assert.equal(commandNamed(argv('--key', 'passphrase', 'backup')), null);
+  assert.equal(commandNamed(argv('--help')), null);
+  assert.equal(commandNamed(argv('nonsense')), null);
+  assert.equal(commandNamed(argv()), null);
+});

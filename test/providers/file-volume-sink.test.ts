@@ -77,3 +77,22 @@ test('misuse is refused', () =>
     await assert.rejects(closed.write(0, Buffer.alloc(1)), /already closed/);
     await assert.rejects(new FileVolumeSink(join(dir, 'no', 'such', 'dir.img')).write(0, Buffer.alloc(1)), { code: 'ENOENT' });
   }));
+
+test('lanes writing through the descriptor start one background write-back per flushEvery bytes; finish waits for it', () =>
+  withDir(async (dir) => {
+    const path = join(dir, 'restored.img');
+    const sink = new FileVolumeSink(path, { flushEvery: 2 * BS });
+    const fd = await sink.fileDescriptor();
+    const { writeSync } = await import('node:fs');
+    for (let b = 0; b < 5; b++) {
+      writeSync(fd, Buffer.alloc(BS, b + 1), 0, BS, b * BS);
+      sink.wrote(BS);
+    }
+    // 5 blocks: a write-back after the 2nd; the 4th finds it still running or starts the second.
+    assert.ok(sink.flushesStarted >= 1 && sink.flushesStarted <= 2, `flushes started: ${sink.flushesStarted}`);
+    await sink.finish(5 * BS);
+    const data = await readFile(path);
+    for (let b = 0; b < 5; b++) assert.ok(data.subarray(b * BS, (b + 1) * BS).every((x) => x === b + 1), `block ${b}`);
+    sink.wrote(10 * BS); // after finish: counted, never flushed
+    assert.ok(sink.flushesStarted <= 2);
+  }));
