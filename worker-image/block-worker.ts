@@ -34,22 +34,19 @@ export function hash(task: { data: Uint8Array; blockSize: number }) {
   const ids = blocks.flatMap((b) => b.filter((c) => c.id).map((c) => c.id!));
   const shape = blocks.map((b) => b.map((c) => [c.offset, c.length, c.id ? 1 : 0]));
   const { data } = packed(ids);
-  tidy();
+  tidy(ids.length * 32);
   return moving({ shape, ids: data, ms: performance.now() - t }, data);
 }
 
-export function seal(task: { data: Uint8Array; chunks: ChunkToSeal[]; kind: number; key: Uint8Array; out?: Uint8Array }) {
+/** Seals into `out` (a buffer moved here by the caller for reuse) when it has room; the results' buffer is moved back. */
+export function seal(task: { data: Uint8Array; chunks: ChunkToSeal[]; kind: number; key: Uint8Array; out?: ArrayBuffer }) {
   const t = performance.now();
-  const out = processorOps.seal(setup, task.data, fixIds(task.chunks), task.kind, asBuffer(task.key), task.out);
+  const out = processorOps.seal(setup, task.data, fixIds(task.chunks), task.kind, asBuffer(task.key), task.out ? new Uint8Array(task.out) : undefined);
+  // The sealed chunks lie back to back from the start of one buffer: move it whole.
   const lengths = out.map((s) => s.sealed.length);
-  // Sealed into the caller's shared room: only the lengths travel back.
-  if (out.length > 0 && task.out && out[0].sealed.buffer === task.out.buffer) {
-    tidy();
-    return { flags: out.map((s) => s.flags), rawLengths: out.map((s) => s.rawLength), lengths, data: null, ms: performance.now() - t };
-  }
-  // The sealed chunks lie back to back from the start of one buffer of their own: move it whole.
-  const data = out.length > 0 ? (out[0].sealed.buffer as ArrayBuffer) : new ArrayBuffer(0);
-  tidy();
+  const data = out.length > 0 ? (out[0].sealed.buffer as ArrayBuffer) : (task.out ?? new ArrayBuffer(0));
+  // The cipher's output per chunk was copied into `data` and is dead now.
+  tidy(lengths.reduce((a, b) => a + b, 0));
   return moving({ flags: out.map((s) => s.flags), rawLengths: out.map((s) => s.rawLength), lengths, data, ms: performance.now() - t }, data);
 }
 
@@ -65,14 +62,16 @@ export function open(task: { data: Uint8Array | ArrayBuffer; chunks: ChunkToOpen
   const { lengths, data } = whole
     ? { lengths: task.chunks.map((c) => c.rawLength), data: whole as ArrayBuffer }
     : packed(out.map((r) => (r.ok ? r.data : Buffer.alloc(0))));
-  tidy();
+  tidy(input.length * 2);
   return moving({ reasons: out.map((r) => (r.ok ? null : r.reason)), lengths, data, ms: performance.now() - t }, data);
 }
 
 /** Opens and writes to the file from this thread; only the verdicts go back. */
 export function openToFile(task: { data: Uint8Array | ArrayBuffer; chunks: ChunkToRestore[]; key: Uint8Array; file: FileTarget }) {
   const t = performance.now();
-  const r = processorOps.openToFile(setup, inputOf(task.data), fixIds(task.chunks), asBuffer(task.key), task.file);
-  tidy();
+  const input = inputOf(task.data);
+  const r = processorOps.openToFile(setup, input, fixIds(task.chunks), asBuffer(task.key), task.file);
+  // The moved-in pack piece and the cipher's output per chunk are dead now.
+  tidy(input.length * 2);
   return { ...r, ms: performance.now() - t - r.writeMs };
 }

@@ -2,12 +2,15 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { BlockProcessor, ChunkToOpen, ChunkToRestore, ChunkToSeal, FileTarget, FileWriteResult, ProcessorSetup } from '../core/engine/block-processor.ts';
-import type { HashedChunk, OpenResult, SealedChunk } from '../core/repo/block-codec.ts';
+import { sealedBound, type HashedChunk, type OpenResult, type SealedChunk } from '../core/repo/block-codec.ts';
+
+/** Result buffers kept for reuse: about the seal tasks in flight. */
+const SPARE_BUFFERS = 16;
 
 /** Splits a moved buffer back into parts. */
-function unpack(data: ArrayBuffer, lengths: number[], start = 0): Buffer[] {
+function unpack(data: ArrayBuffer, lengths: number[]): Buffer[] {
   const out: Buffer[] = [];
-  let o = start;
+  let o = 0;
   for (const n of lengths) {
     out.push(Buffer.from(data, o, n));
     o += n;
@@ -28,6 +31,8 @@ export class ThreadBlockProcessor implements BlockProcessor {
   readonly #setup: ProcessorSetup;
   /** Started by the first task, so a command that ends up with nothing to process starts no thread. */
   #pool: Piscina | null = null;
+  /** Result buffers handed back by recycle(), reused by the next sealChunks calls (moved to the thread and back). */
+  readonly #spare: ArrayBuffer[] = [];
   /** Milliseconds the threads spent working (not queueing), summed. */
   busyMs = 0;
   constructor(setup: ProcessorSetup, threads = availableParallelism()) {
@@ -62,13 +67,25 @@ export class ThreadBlockProcessor implements BlockProcessor {
       }),
     );
   }
-  async sealChunks(data: Uint8Array, chunks: ChunkToSeal[], kind: number, key: Buffer, out?: Uint8Array): Promise<SealedChunk[]> {
-    // Only shared memory can be written by the thread; other output room would be copied, so it is not sent.
-    const shared = out && out.buffer instanceof SharedArrayBuffer ? out : undefined;
-    const r = (await this.#run({ data, chunks, kind, key, out: shared }, 'seal')) as { flags: number[]; rawLengths: number[]; lengths: number[]; data: ArrayBuffer | null; ms: number };
+  async sealChunks(data: Uint8Array, chunks: ChunkToSeal[], kind: number, key: Buffer): Promise<SealedChunk[]> {
+    // A recycled result buffer with room goes along (moved, not copied) for the thread to seal into.
+    const need = chunks.reduce((a, c) => a + sealedBound(c.length), 0);
+    const i = this.#spare.findIndex((b) => b.byteLength >= need);
+    const out = i >= 0 ? this.#spare.splice(i, 1)[0] : undefined;
+    const task = { data, chunks, kind, key, out };
+    const r = (await this.#run(out ? Piscina.move({ [Piscina.transferableSymbol]: [out], [Piscina.valueSymbol]: task } as never) : task, 'seal')) as {
+      flags: number[];
+      rawLengths: number[];
+      lengths: number[];
+      data: ArrayBuffer;
+      ms: number;
+    };
     this.busyMs += r.ms;
-    const parts = r.data ? unpack(r.data, r.lengths) : unpack(shared!.buffer as ArrayBuffer, r.lengths, shared!.byteOffset);
-    return parts.map((sealed, i) => ({ sealed, flags: r.flags[i], rawLength: r.rawLengths[i] }));
+    return unpack(r.data, r.lengths).map((sealed, i) => ({ sealed, flags: r.flags[i], rawLength: r.rawLengths[i] }));
+  }
+  recycle(sealed: SealedChunk[]): void {
+    const buffer = sealed[0]?.sealed.buffer;
+    if (buffer instanceof ArrayBuffer && this.#spare.length < SPARE_BUFFERS && !this.#spare.includes(buffer)) this.#spare.push(buffer);
   }
   async openChunks(data: Uint8Array, chunks: ChunkToOpen[], key: Buffer, keepData: boolean): Promise<OpenResult[]> {
     const r = (await this.#run(withData(data, { chunks, key, keepData }), 'open')) as { reasons: Array<string | null>; lengths: number[]; data: ArrayBuffer; ms: number };

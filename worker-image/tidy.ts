@@ -1,6 +1,7 @@
-// A cheap minor GC after each unit of work: each task leaves megabytes of dead buffers that V8 would
-// free only at its next GC, which a quiet young generation may not run for a long time. Calling
-// it keeps a thread's memory flat (peak RSS of a 1 GiB backup: 415 -> ~300 MB) for ~1 ms a call.
+// A cheap minor GC once a thread's tasks have left enough dead buffers: V8 would free them only at
+// its next GC, which a quiet young generation may not run for a long time. Collecting keeps a
+// thread's memory flat (peak RSS of a 1 GiB backup: 415 -> ~300 MB). Collecting after every task
+// cost ~1.1 CPU s per 4 GiB backup (3,300 forced scavenges), so it waits for TIDY_BYTES of garbage.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
@@ -9,6 +10,14 @@ type Gc = (options: { type: 'minor' | 'major'; execution: 'sync' | 'async' }) =>
 setFlagsFromString('--expose-gc');
 const collect = runInNewContext('gc') as Gc | undefined;
 
-export function tidy(): void {
+/** Dead bytes a thread may hold before it collects. */
+export const TIDY_BYTES = 16 * 1024 * 1024;
+let dead = 0;
+
+/** Notes `bytes` of buffers the finished task left dead; collects once they add up to TIDY_BYTES. */
+export function tidy(bytes: number): void {
+  dead += bytes;
+  if (dead < TIDY_BYTES) return;
+  dead = 0;
   collect?.({ type: 'minor', execution: 'sync' });
 }

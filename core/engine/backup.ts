@@ -1,7 +1,7 @@
 // Backup use-case: snapshots in, one restore point out (packs, then index, then the manifest).
 import type { Clock } from '../clock.ts';
 import { InvalidArgumentError, throwIfAborted } from '../errors.ts';
-import { chunkId, CHUNK_KIND, sealChunk, sealedRoom } from '../repo/block-codec.ts';
+import { chunkId, CHUNK_KIND, sealChunk } from '../repo/block-codec.ts';
 import type { ChunkIndex } from '../repo/index-file.ts';
 import { newPointId } from '../repo/layout.ts';
 import { chainGroup, type BackupStats, type DiskManifest, type Manifest, type ResourceRef, type StreamManifest } from '../repo/manifest.ts';
@@ -87,8 +87,7 @@ async function backUp(ctx: BackupContext, req: BackupRequest, task: RepositoryTa
   // Maps go to their own small packs, kept hot: incrementals and prune read them even when data packs are archived.
   const treePacks = new PackWriter(repo, { timer: timers.targetWrite, signal, store, placement, kind: 'tree-pack', targetSize: Math.min(repo.params.packTargetSize, 4 * 1024 * 1024) });
   const batchBlocks = ctx.batchBlocks ?? 4;
-  const batchBytes = batchBlocks * repo.params.chunking.blockSize;
-  const pool = new BufferPool(batchBytes, processor.lanes * 3 + 2, sealedRoom(batchBytes, repo.params.chunking.pageSize));
+  const pool = new BufferPool(batchBlocks * repo.params.chunking.blockSize, processor.lanes * 3 + 2);
   const counters: DiskCounters = { bytesRead: 0, bytesZero: 0, bytesNew: 0, chunksNew: 0, chunksReused: 0, blocksRead: 0, bytesTotal: 0 };
   const session = new Set<string>();
   const reused = new Map<string, Set<string>>();

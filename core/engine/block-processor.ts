@@ -52,11 +52,12 @@ export interface BlockProcessor {
   readonly busyMs: number;
   /** Hashes `data`, a run of whole blocks of `blockSize`; returns each block's chunks. */
   hashBlocks(data: Uint8Array, blockSize: number): Promise<HashedChunk[][]>;
+  sealChunks(data: Uint8Array, chunks: ChunkToSeal[], kind: number, key: Buffer): Promise<SealedChunk[]>;
   /**
-   * Seals chunks of `data`. With `out` (shared memory with room for every chunk's sealedBound),
-   * the results are views of it, back to back from its start, and no buffer is allocated per task.
+   * Hands back the results of one sealChunks call once the caller is done with them (copied them
+   * into a pack): their buffer may serve a later call instead of a new allocation.
    */
-  sealChunks(data: Uint8Array, chunks: ChunkToSeal[], kind: number, key: Buffer, out?: Uint8Array): Promise<SealedChunk[]>;
+  recycle?(sealed: SealedChunk[]): void;
   /**
    * Opens chunks; with `keepData` false returns only whether each is sound (verify). `data` may be
    * handed over to another thread (its buffer detached): the caller must not use it afterwards.
@@ -159,8 +160,8 @@ export class InlineBlockProcessor implements BlockProcessor {
   async hashBlocks(data: Uint8Array, blockSize: number): Promise<HashedChunk[][]> {
     return this.#timed(() => processorOps.hash(this.#setup, data, blockSize));
   }
-  async sealChunks(data: Uint8Array, chunks: ChunkToSeal[], kind: number, key: Buffer, out?: Uint8Array): Promise<SealedChunk[]> {
-    return this.#timed(() => processorOps.seal(this.#setup, data, chunks, kind, key, out));
+  async sealChunks(data: Uint8Array, chunks: ChunkToSeal[], kind: number, key: Buffer): Promise<SealedChunk[]> {
+    return this.#timed(() => processorOps.seal(this.#setup, data, chunks, kind, key));
   }
   async openChunks(data: Uint8Array, chunks: ChunkToOpen[], key: Buffer, keepData: boolean): Promise<OpenResult[]> {
     return this.#timed(() => processorOps.open(this.#setup, data, chunks, key, keepData));

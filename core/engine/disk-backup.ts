@@ -150,9 +150,11 @@ export class DiskBackup {
       d.counters.blocksRead += n;
       d.counters.bytesRead += n * bs;
       if (toSeal.length > 0) {
-        // Sealed into the slot's shared output room; the slot is released once the packs copied them.
-        const sealed = await d.timers.processing.time(() => d.processor.sealChunks(view, toSeal, CHUNK_KIND.data, d.packs.key, slot.out));
+        const sealed = await d.timers.processing.time(() => d.processor.sealChunks(view, toSeal, CHUNK_KIND.data, d.packs.key));
+        slot.release();
         for (let i = 0; i < toSeal.length; i++) await d.packs.add(toSeal[i].id, CHUNK_KIND.data, sealed[i]);
+        // The packs hold copies now: the processor may reuse the results' buffer.
+        d.processor.recycle?.(sealed);
       }
     } finally {
       slot.release();

@@ -108,9 +108,6 @@ export function sealChunk(data: Uint8Array, id: Uint8Array, kind: number, key: B
 /** Room a sealed chunk of `rawLength` bytes may need at most (stored raw when zstd does not shrink it). */
 export const sealedBound = (rawLength: number): number => rawLength + SEAL_OVERHEAD;
 
-/** Room that sealing any chunks cut from `bytes` of blocks needs (chunks end on page boundaries, so at most one per page). */
-export const sealedRoom = (bytes: number, pageSize: number): number => bytes + SEAL_OVERHEAD * Math.ceil(bytes / pageSize);
-
 /** sealChunk writing into target[offset...] (room for sealedBound bytes): no buffer per chunk. */
 export function sealChunkInto(data: Uint8Array, id: Uint8Array, kind: number, key: Buffer, level: number, target: Buffer, offset: number): { flags: number; rawLength: number; length: number } {
   const packed = zstdCompressView(data, level);

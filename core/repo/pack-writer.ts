@@ -56,7 +56,9 @@ export class PackWriter {
     if (this.#buffer && this.#size + chunk.sealed.length > this.#buffer.length) await this.#seal();
     if (!this.#buffer) {
       // One buffer per pack, filled in place: no list of parts and no concatenation copy.
-      const need = Math.max(target, PACK_HEADER_LENGTH + chunk.sealed.length) + 64 * 1024;
+      // Room for the trailer too (about 70 bytes per chunk; 1 MiB covers 32 MiB of 2 KiB chunks), so
+      // sealing never copies the pack into a new buffer and the buffer is reused for the next pack.
+      const need = Math.max(target, PACK_HEADER_LENGTH + chunk.sealed.length) + 1024 * 1024;
       const spare = this.#spare;
       this.#spare = null;
       this.#buffer = spare && spare.length >= need ? spare : Buffer.allocUnsafe(need);
