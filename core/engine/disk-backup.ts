@@ -119,25 +119,34 @@ export class DiskBackup {
         if (!reread.has(first + j)) for (const c of chunks) if (c.id) this.#markUsed(c.id);
       });
     }
-    const runs = toRuns(blocks, this.#d.batchBlocks);
-    await Promise.all(runs.map(([start, n]) => batches.run(() => this.#batch(info, start, n, map, first))));
+    const groups = toBatches(blocks, this.#d.batchBlocks);
+    await Promise.all(groups.map((runs) => batches.run(() => this.#batch(info, runs, map, first))));
     if (map.every((b) => b.length === 0)) return null;
     return this.#d.sealTree(encodeSegment(first, map));
   }
 
-  async #batch(info: SnapshotInfo, start: number, n: number, map: BlockChunks[], segFirst: number): Promise<void> {
+  /** One batch: runs of blocks read back to back into one slot, hashed and sealed as one task each. */
+  async #batch(info: SnapshotInfo, runs: Array<[number, number]>, map: BlockChunks[], segFirst: number): Promise<void> {
     const d = this.#d;
     throwIfAborted(d.signal);
     const bs = d.repo.params.chunking.blockSize;
     const ratio = bs / info.blockSize;
+    const blockAt: number[] = runs.flatMap(([start, count]) => Array.from({ length: count }, (_, i) => start + i));
+    const n = blockAt.length;
     const slot = await d.pool.acquire();
     try {
       const view = slot.view.subarray(0, n * bs);
-      await d.timers.sourceRead.time(() => d.source.readBlocks(info, start * ratio, n * ratio, view, { signal: d.signal }));
+      await d.timers.sourceRead.time(async () => {
+        let at = 0;
+        for (const [start, count] of runs) {
+          await d.source.readBlocks(info, start * ratio, count * ratio, view.subarray(at, at + count * bs), { signal: d.signal });
+          at += count * bs;
+        }
+      });
       const hashed = await d.timers.processing.time(() => d.processor.hashBlocks(view, bs));
       const toSeal: ChunkToSeal[] = [];
       hashed.forEach((chunks, j) => {
-        map[start + j - segFirst] = chunks.map((c) => ({ length: c.length, id: c.id }));
+        map[blockAt[j] - segFirst] = chunks.map((c) => ({ length: c.length, id: c.id }));
         if (chunks.length === 0) d.counters.bytesZero += bs;
         for (const c of chunks) {
           if (!c.id) {
@@ -199,13 +208,26 @@ function toRepoBlocks(list: BlockList, repoBlockSize: number, nBlocks: number): 
   return [...out].sort((a, b) => a - b);
 }
 
-/** Consecutive runs of sorted block numbers, at most `max` long: [start, count][]. */
-function toRuns(blocks: number[], max: number): Array<[number, number]> {
-  const runs: Array<[number, number]> = [];
+/**
+ * Sorted block numbers in batches of at most `max` blocks, each batch as its runs of consecutive
+ * blocks ([start, count][]). Batches are filled across gaps (zero blocks between allocated ones),
+ * so a task carries `max` blocks wherever it can: fewer, larger tasks for the threads.
+ */
+export function toBatches(blocks: number[], max: number): Array<Array<[number, number]>> {
+  const batches: Array<Array<[number, number]>> = [];
+  let batch: Array<[number, number]> = [];
+  let size = 0;
   for (const b of blocks) {
-    const last = runs[runs.length - 1];
-    if (last && last[0] + last[1] === b && last[1] < max) last[1]++;
-    else runs.push([b, 1]);
+    if (size === max) {
+      batches.push(batch);
+      batch = [];
+      size = 0;
+    }
+    const last = batch[batch.length - 1];
+    if (last && last[0] + last[1] === b) last[1]++;
+    else batch.push([b, 1]);
+    size++;
   }
-  return runs;
+  if (size > 0) batches.push(batch);
+  return batches;
 }

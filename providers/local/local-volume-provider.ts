@@ -6,6 +6,7 @@ import type { IoOptions } from '../../core/store/object-store.ts';
 import { systemClock, type Clock } from '../../core/clock.ts';
 import { InvalidArgumentError, throwIfAborted } from '../../core/errors.ts';
 import { copyImage, isAllZero, readFully, writeFully } from './image-files.ts';
+import { SharedReadHandles } from './shared-read-handles.ts';
 import {
   KeyedLock, RecordStore, mergeChanges, sameStamp, sortedUnique, stampOf,
   type SnapshotRecord, type VolumeRecord,
@@ -46,6 +47,8 @@ export class LocalVolumeProvider implements SnapshotSource {
   private readonly locks = new KeyedLock();
   // Size and block size of a snapshot never change, so reads need not re-parse its sidecar.
   private readonly infoCache = new Map<string, SnapshotInfo>();
+  /** Reads in flight on one snapshot share its open handle. */
+  private readonly readHandles = new SharedReadHandles();
 
   constructor(options: LocalVolumeProviderOptions) {
     const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
@@ -253,14 +256,11 @@ export class LocalVolumeProvider implements SnapshotSource {
     if (target.length !== count * blockSize) {
       throw new InvalidArgumentError(`target of ${target.length} bytes for ${count} blocks: expected ${count * blockSize} bytes`);
     }
-    const handle = await open(this.snapshotPath(snapshot.snapshotId), 'r');
-    try {
+    await this.readHandles.use(this.snapshotPath(snapshot.snapshotId), async (handle) => {
       const read = await readFully(handle, target, block * blockSize);
       // The last block reaches past the end of the volume: those bytes read as zeros.
       target.fill(0, read);
-    } finally {
-      await handle.close();
-    }
+    });
   }
 
   private async snapshotInfoOf(ref: SnapshotRef): Promise<SnapshotInfo> {
