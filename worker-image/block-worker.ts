@@ -11,9 +11,9 @@ const setup: ProcessorSetup = { ...raw, chunkIdKey: Buffer.from(raw.chunkIdKey),
 const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 const fixIds = <T extends { id: Uint8Array }>(list: T[]): T[] => list.map((c) => ({ ...c, id: asBuffer(c.id) }));
 
-/** Marks `buffer` to be moved with the result instead of copied (piscina's transferable protocol). */
-function moving<T extends object>(value: T, buffer: ArrayBuffer): T {
-  return Piscina.move({ [Piscina.transferableSymbol]: [buffer], [Piscina.valueSymbol]: value } as never) as unknown as T;
+/** Marks buffers to be moved with the result instead of copied (piscina's transferable protocol). */
+function moving<T extends object>(value: T, buffer: ArrayBuffer, also: ArrayBuffer | null = null): T {
+  return Piscina.move({ [Piscina.transferableSymbol]: also ? [buffer, also] : [buffer], [Piscina.valueSymbol]: value } as never) as unknown as T;
 }
 
 /** Packs buffers into one ArrayBuffer that is moved, not copied, to the caller. */
@@ -50,11 +50,17 @@ export function seal(task: { data: Uint8Array; chunks: ChunkToSeal[]; kind: numb
   return moving({ flags: out.map((s) => s.flags), rawLengths: out.map((s) => s.rawLength), lengths, data, ms: performance.now() - t }, data);
 }
 
-const inputOf = (data: Uint8Array | ArrayBuffer): Uint8Array => (data instanceof ArrayBuffer ? new Uint8Array(data) : data);
+/** A task's input: a view, or a moved buffer with the range that holds the input. */
+interface Input {
+  data: Uint8Array | ArrayBuffer;
+  at?: number;
+  length?: number;
+}
+const inputOf = (t: Input): Uint8Array => (t.data instanceof ArrayBuffer ? new Uint8Array(t.data, t.at ?? 0, t.length ?? t.data.byteLength - (t.at ?? 0)) : t.data);
 
-export function open(task: { data: Uint8Array | ArrayBuffer; chunks: ChunkToOpen[]; key: Uint8Array; keepData: boolean }) {
+export function open(task: Input & { chunks: ChunkToOpen[]; key: Uint8Array; keepData: boolean }) {
   const t = performance.now();
-  const input = inputOf(task.data);
+  const input = inputOf(task);
   const out = processorOps.open(setup, input, fixIds(task.chunks), asBuffer(task.key), task.keepData);
   // With keepData, every chunk's data already lies in one buffer of its own, back to back.
   const first = out.find((r) => r.ok && r.data.length > 0);
@@ -62,16 +68,20 @@ export function open(task: { data: Uint8Array | ArrayBuffer; chunks: ChunkToOpen
   const { lengths, data } = whole
     ? { lengths: task.chunks.map((c) => c.rawLength), data: whole as ArrayBuffer }
     : packed(out.map((r) => (r.ok ? r.data : Buffer.alloc(0))));
-  tidy(input.length * 2);
-  return moving({ reasons: out.map((r) => (r.ok ? null : r.reason)), lengths, data, ms: performance.now() - t }, data);
+  tidy(input.length);
+  // A moved-in input goes back too, for the caller to read its next input into.
+  const back = task.data instanceof ArrayBuffer && task.data !== data ? task.data : null;
+  return moving({ reasons: out.map((r) => (r.ok ? null : r.reason)), lengths, data, input: back, ms: performance.now() - t }, data, back);
 }
 
 /** Opens and writes to the file from this thread; only the verdicts go back. */
-export function openToFile(task: { data: Uint8Array | ArrayBuffer; chunks: ChunkToRestore[]; key: Uint8Array; file: FileTarget }) {
+export function openToFile(task: Input & { chunks: ChunkToRestore[]; key: Uint8Array; file: FileTarget }) {
   const t = performance.now();
-  const input = inputOf(task.data);
+  const input = inputOf(task);
   const r = processorOps.openToFile(setup, input, fixIds(task.chunks), asBuffer(task.key), task.file);
-  // The moved-in pack piece and the cipher's output per chunk are dead now.
-  tidy(input.length * 2);
-  return { ...r, ms: performance.now() - t - r.writeMs };
+  // The cipher's output per chunk is dead now; a moved-in pack piece goes back to the caller for reuse.
+  tidy(input.length);
+  const back = task.data instanceof ArrayBuffer ? task.data : null;
+  const result = { ...r, input: back, ms: performance.now() - t - r.writeMs };
+  return back ? moving(result, back) : result;
 }

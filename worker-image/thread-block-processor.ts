@@ -4,9 +4,6 @@ import { Piscina } from 'piscina';
 import type { BlockProcessor, ChunkToOpen, ChunkToRestore, ChunkToSeal, FileTarget, FileWriteResult, ProcessorSetup } from '../core/engine/block-processor.ts';
 import { sealedBound, type HashedChunk, type OpenResult, type SealedChunk } from '../core/repo/block-codec.ts';
 
-/** Result buffers kept for reuse: about the seal tasks in flight. */
-const SPARE_BUFFERS = 16;
-
 /** Splits a moved buffer back into parts. */
 function unpack(data: ArrayBuffer, lengths: number[]): Buffer[] {
   const out: Buffer[] = [];
@@ -18,12 +15,18 @@ function unpack(data: ArrayBuffer, lengths: number[]): Buffer[] {
   return out;
 }
 
-/** A task with `data`: a buffer of its own is moved to the thread instead of copied (a pack piece in restore and verify). */
-function withData(data: Uint8Array, rest: object): object {
-  const own = !(data.buffer instanceof SharedArrayBuffer) && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
-  const task = { ...rest, data: own ? (data.buffer as ArrayBuffer) : data };
+/**
+ * A task with `data`: a buffer of its own, or a view of a buffer this processor lent out
+ * (spareBuffer), is moved to the thread instead of copied (a pack piece in restore and verify).
+ */
+function withData(data: Uint8Array, rest: object, lent: WeakSet<ArrayBuffer>): object {
+  const buffer = data.buffer;
+  const whole = data.byteOffset === 0 && data.byteLength === buffer.byteLength;
+  const movable = buffer instanceof ArrayBuffer && (whole || lent.has(buffer));
+  if (!movable) return { ...rest, data };
+  const task = { ...rest, data: buffer, at: data.byteOffset, length: data.byteLength };
   // piscina unwraps a movable only at the top of a task, so the whole task is the transferable.
-  return own ? (Piscina.move({ [Piscina.transferableSymbol]: [task.data], [Piscina.valueSymbol]: task } as never) as object) : task;
+  return Piscina.move({ [Piscina.transferableSymbol]: [buffer], [Piscina.valueSymbol]: task } as never) as object;
 }
 
 export class ThreadBlockProcessor implements BlockProcessor {
@@ -31,8 +34,13 @@ export class ThreadBlockProcessor implements BlockProcessor {
   readonly #setup: ProcessorSetup;
   /** Started by the first task, so a command that ends up with nothing to process starts no thread. */
   #pool: Piscina | null = null;
-  /** Result buffers handed back by recycle(), reused by the next sealChunks calls (moved to the thread and back). */
+  /**
+   * Buffers handed back (seal results via recycle(), inputs of open tasks by the threads), reused by
+   * later sealChunks calls and reads (spareBuffer) instead of new allocations; about the tasks in flight.
+   */
   readonly #spare: ArrayBuffer[] = [];
+  /** Buffers given out by spareBuffer: views of them may be moved to a thread whole. */
+  readonly #lent = new WeakSet<ArrayBuffer>();
   /** Milliseconds the threads spent working (not queueing), summed. */
   busyMs = 0;
   constructor(setup: ProcessorSetup, threads = availableParallelism()) {
@@ -84,17 +92,34 @@ export class ThreadBlockProcessor implements BlockProcessor {
     return unpack(r.data, r.lengths).map((sealed, i) => ({ sealed, flags: r.flags[i], rawLength: r.rawLengths[i] }));
   }
   recycle(sealed: SealedChunk[]): void {
-    const buffer = sealed[0]?.sealed.buffer;
-    if (buffer instanceof ArrayBuffer && this.#spare.length < SPARE_BUFFERS && !this.#spare.includes(buffer)) this.#spare.push(buffer);
+    this.#keep(sealed[0]?.sealed.buffer);
+  }
+  spareBuffer(bytes: number): Buffer | undefined {
+    const i = this.#spare.findIndex((b) => b.byteLength >= bytes);
+    if (i < 0) return undefined;
+    const buffer = this.#spare.splice(i, 1)[0];
+    this.#lent.add(buffer);
+    return Buffer.from(buffer);
+  }
+  #keep(buffer: ArrayBufferLike | null | undefined): void {
+    if (buffer instanceof ArrayBuffer && buffer.byteLength > 0 && this.#spare.length < this.lanes * 2 + 4 && !this.#spare.includes(buffer)) this.#spare.push(buffer);
   }
   async openChunks(data: Uint8Array, chunks: ChunkToOpen[], key: Buffer, keepData: boolean): Promise<OpenResult[]> {
-    const r = (await this.#run(withData(data, { chunks, key, keepData }), 'open')) as { reasons: Array<string | null>; lengths: number[]; data: ArrayBuffer; ms: number };
+    const r = (await this.#run(withData(data, { chunks, key, keepData }, this.#lent), 'open')) as {
+      reasons: Array<string | null>;
+      lengths: number[];
+      data: ArrayBuffer;
+      input: ArrayBuffer | null;
+      ms: number;
+    };
     this.busyMs += r.ms;
+    this.#keep(r.input);
     return unpack(r.data, r.lengths).map((d, i) => (r.reasons[i] === null ? { ok: true, data: d } : { ok: false, reason: r.reasons[i]! }));
   }
   async openToFile(data: Uint8Array, chunks: ChunkToRestore[], key: Buffer, file: FileTarget): Promise<FileWriteResult> {
-    const r = (await this.#run(withData(data, { chunks, key, file }), 'openToFile')) as FileWriteResult & { ms: number };
+    const r = (await this.#run(withData(data, { chunks, key, file }, this.#lent), 'openToFile')) as FileWriteResult & { input: ArrayBuffer | null; ms: number };
     this.busyMs += r.ms;
+    this.#keep(r.input);
     return { reasons: r.reasons, bytesWritten: r.bytesWritten, writeMs: r.writeMs };
   }
   async close(): Promise<void> {

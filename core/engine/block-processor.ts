@@ -59,6 +59,11 @@ export interface BlockProcessor {
    */
   recycle?(sealed: SealedChunk[]): void;
   /**
+   * A buffer of at least `bytes` that earlier open tasks handed back, to read the next input of
+   * openChunks/openToFile into (a store's `into`); undefined when none is spare.
+   */
+  spareBuffer?(bytes: number): Buffer | undefined;
+  /**
    * Opens chunks; with `keepData` false returns only whether each is sound (verify). `data` may be
    * handed over to another thread (its buffer detached): the caller must not use it afterwards.
    */
@@ -93,7 +98,7 @@ export const processorOps = {
   },
   /** Opens chunks; with keepData their data lands back to back in one buffer, in the order given. */
   open(setup: ProcessorSetup, data: Uint8Array, chunks: ChunkToOpen[], key: Buffer, keepData: boolean): OpenResult[] {
-    const scratch = keepData ? null : Buffer.allocUnsafe(Math.max(0, ...chunks.map((c) => c.rawLength)));
+    const scratch = keepData ? null : scratchOf(Math.max(0, ...chunks.map((c) => c.rawLength)));
     const out = keepData ? Buffer.allocUnsafeSlow(chunks.reduce((a, c) => a + c.rawLength, 0)) : null;
     let offset = 0;
     return chunks.map((c) => {

@@ -78,7 +78,8 @@ async function restore(ctx: RestoreContext, manifest: Manifest, disk: DiskManife
   const file: FileTarget | null = fileSink ? { fd: await fileSink.fileDescriptor({ signal }), size: disk.size } : null;
   const readOne = async (read: RangeRead<number>): Promise<void> => {
     const key = packKey(read.packId);
-    const data = await timers.sourceRead.time(() => store.get(key, { signal, range: { offset: read.offset, length: read.length } }));
+    const into = processor.spareBuffer?.(read.length);
+    const data = await timers.sourceRead.time(() => store.get(key, { signal, range: { offset: read.offset, length: read.length }, into }));
     result.requests++;
     result.bytesRead += data.length;
     const chunks = read.chunks.map((c) => ({ start: c.entry.offset - read.offset, length: c.entry.length, id: c.id, kind: c.entry.kind, flags: c.entry.flags, rawLength: c.entry.rawLength, targets: c.targets }));

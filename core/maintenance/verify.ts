@@ -132,8 +132,8 @@ async function verifyPacks(repo: Repository, processor: BlockProcessor, index: C
   for (const [p] of packs) total += byPack.get(p)?.length ?? 0;
   let done = 0;
   const slots = new Semaphore(processor.lanes + 2);
-  const read = async (key: string, offset: number, length: number): Promise<Buffer> => {
-    const data = await repo.store.get(key, { signal, range: { offset, length } });
+  const read = async (key: string, offset: number, length: number, into?: Buffer): Promise<Buffer> => {
+    const data = await repo.store.get(key, { signal, range: { offset, length }, into });
     report.bytesChecked += data.length;
     return data;
   };
@@ -177,7 +177,7 @@ async function verifyPacks(repo: Repository, processor: BlockProcessor, index: C
         throwIfAborted(signal);
         const start = piece[0].offset;
         const end = Math.max(...piece.map((e) => e.offset + e.length));
-        const data = await read(key, start, end - start);
+        const data = await read(key, start, end - start, processor.spareBuffer?.(end - start));
         const chunks = piece.map((e) => ({ start: e.offset - start, length: e.length, id: e.id, kind: e.kind, flags: e.flags, rawLength: e.rawLength }));
         const results = await processor.openChunks(data, chunks, parsed.key, false);
         results.forEach((r, i) => {

@@ -17,8 +17,14 @@ export function gearTable(master: MasterKey): Uint32Array {
   return new Uint32Array(bytes.buffer, bytes.byteOffset, 256);
 }
 
+/**
+ * The top `bits` bits of the 32-bit hash. Bit k of the gear hash depends only on the last k + 1
+ * bytes, so a mask of the low bits would cut on a ~20-byte window, and repetitive text (SQL dumps)
+ * can then offer no cut at all for some keys: chunks end at the maximum size and stop
+ * resynchronising after an insert. The top bits see the whole 32-byte window.
+ */
 function maskFor(bits: number): number {
-  return bits >= 32 ? 0xffffffff : ((1 << bits) - 1) >>> 0;
+  return bits >= 32 ? 0xffffffff : (~0 << (32 - bits)) >>> 0;
 }
 
 /**

@@ -34,6 +34,11 @@ export interface IoOptions {
 export interface GetOptions extends IoOptions {
   /** Read only these bytes. A range past the end of the object is an error. */
   range?: ByteRange;
+  /**
+   * With `range`: a buffer the adapter may read into (when it is at least range.length long) instead
+   * of allocating one; the result is then a view of it. Adapters that cannot may ignore it.
+   */
+  into?: Buffer;
 }
 
 export interface PutOptions extends IoOptions {

@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CloudkeepError, throwIfAborted } from '../../core/errors.ts';
 import { syncDirectory } from './image-files.ts';
+import { SharedReadHandles } from './shared-read-handles.ts';
 import { mapLimit } from '../../core/util/concurrency.ts';
 import {
   assertValidKey,
@@ -33,6 +34,7 @@ export class FileObjectStore implements ObjectStore {
 
   /** Packs renamed into place but not yet fsynced, and their directories (see flush). */
   readonly #pendingFiles = new Set<string>();
+  readonly #readHandles = new SharedReadHandles();
   readonly #pendingDirs = new Set<string>();
 
   constructor(root: string) {
@@ -113,33 +115,39 @@ export class FileObjectStore implements ObjectStore {
   }
 
   async get(key: string, options: GetOptions = {}): Promise<Buffer> {
-    const { signal, range } = options;
-    const path = this.pathOf(key);
-    let handle: FileHandle | undefined;
+    const { signal, range, into } = options;
     try {
       throwIfAborted(signal);
-      handle = await open(path, 'r');
-      throwIfAborted(signal);
-      const info = await handle.stat();
-      if (!info.isFile()) throw new ObjectNotFoundError(key);
       if (range === undefined) {
-        throwIfAborted(signal);
-        return await handle.readFile();
+        // A whole read uses the handle's file position: a handle of its own.
+        const handle = await open(this.pathOf(key), 'r');
+        try {
+          if (!(await handle.stat()).isFile()) throw new ObjectNotFoundError(key);
+          throwIfAborted(signal);
+          return await handle.readFile();
+        } finally {
+          await handle.close().catch(() => {});
+        }
       }
-      checkRange(key, range.offset, range.length, info.size);
-      const buffer = Buffer.alloc(range.length);
-      let filled = 0;
-      while (filled < range.length) {
+      // Ranged (positioned) reads of one object in flight at once (restore, verify) share one open handle.
+      return await this.#readHandles.use(this.pathOf(key), async (handle) => {
         throwIfAborted(signal);
-        const { bytesRead } = await handle.read(buffer, filled, range.length - filled, range.offset + filled);
-        if (bytesRead === 0) throw new StoreError(`${key} in ${this.description} shrank while being read`, key, { retryable: true });
-        filled += bytesRead;
-      }
-      return buffer;
+        const info = await handle.stat();
+        if (!info.isFile()) throw new ObjectNotFoundError(key);
+        checkRange(key, range.offset, range.length, info.size);
+        // Every byte is read below (or the read fails), so the buffer need not be zeroed first.
+        const buffer = into && into.length >= range.length ? into.subarray(0, range.length) : Buffer.allocUnsafeSlow(range.length);
+        let filled = 0;
+        while (filled < range.length) {
+          throwIfAborted(signal);
+          const { bytesRead } = await handle.read(buffer, filled, range.length - filled, range.offset + filled);
+          if (bytesRead === 0) throw new StoreError(`${key} in ${this.description} shrank while being read`, key, { retryable: true });
+          filled += bytesRead;
+        }
+        return buffer;
+      });
     } catch (err) {
       throw this.translate(err, 'get', key);
-    } finally {
-      await handle?.close().catch(() => {});
     }
   }
 
