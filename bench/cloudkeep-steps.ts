@@ -15,8 +15,8 @@ export function cliEntry(preferCompiled: boolean): string {
 }
 
 /** Runs one Cloudkeep command as a measured step and parses its JSON output. */
-export async function ckStep(tool: string, name: string, cli: string, repo: string, args: string[]): Promise<{ step: Step; json: Record<string, unknown> }> {
-  const r = await measureStep(tool, name, repo, process.execPath, [cli, '--repo', repo, '--json', ...args], { CLOUDKEEP_PASSPHRASE: 'cloudkeep-bench' });
+export async function ckStep(tool: string, name: string, cli: string, repo: string, args: string[], warm: string[] = []): Promise<{ step: Step; json: Record<string, unknown> }> {
+  const r = await measureStep(tool, name, repo, process.execPath, [cli, '--repo', repo, '--json', ...args], { CLOUDKEEP_PASSPHRASE: 'cloudkeep-bench' }, warm);
   return { step: r.step, json: JSON.parse(r.out.stdout) as Record<string, unknown> };
 }
 

@@ -2,7 +2,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { open, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export const GiB = 1024 ** 3;
@@ -99,11 +99,39 @@ async function waitForQuiet(): Promise<void> {
   }
 }
 
-/** Runs a step and records the repository's size and growth around it; first flushes earlier steps' dirty pages and waits for idle cores. */
+/**
+ * Reads files (directories: every file under them) through once. This VM's kernel reclaims idle
+ * page-cache pages in the background (DAMON), so without it a step may find its input partly on
+ * disk and the next step, of the other tool, in memory: every step starts from cached inputs.
+ */
+export async function warmPaths(paths: string[]): Promise<void> {
+  const buffer = Buffer.allocUnsafe(8 * MiB);
+  for (const path of paths) {
+    const info = await stat(path).catch(() => null);
+    if (!info) continue;
+    if (info.isDirectory()) {
+      const entries = await readdir(path, { withFileTypes: true, recursive: true });
+      await warmPaths(entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)));
+      continue;
+    }
+    const handle = await open(path, 'r');
+    try {
+      while ((await handle.read(buffer, 0, buffer.length)).bytesRead > 0);
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+/**
+ * Runs a step and records the repository's size and growth around it; first reads its inputs (the
+ * repository and `warm`) through, flushes earlier steps' dirty pages and waits for idle cores.
+ */
 export async function measureStep(
-  tool: string, step: string, repoDir: string | null, cmd: string, args: string[], env: Record<string, string> = {},
+  tool: string, step: string, repoDir: string | null, cmd: string, args: string[], env: Record<string, string> = {}, warm: string[] = [],
 ): Promise<{ step: Step; out: Timed }> {
   process.stdout.write(`  ${tool}: ${step} ... `);
+  await warmPaths([...(repoDir ? [repoDir] : []), ...warm]);
   execFileSync('sync');
   await waitForQuiet();
   const before = repoDir ? await dirStats(repoDir) : null;

@@ -40,6 +40,8 @@ export interface Results {
   cloudkeep: CloudkeepRun[];
   restic: ResticRun | null;
   floor: { step: Step; result: FloorResult; runsWallS: number[] };
+  /** Wall seconds of each restore and verify round per tool (BENCH_ROUNDS); the steps hold the median round. */
+  rounds?: Record<string, number[]>;
   targets: Target[];
   floorRatio: number;
 }

@@ -44,8 +44,8 @@ export function resticEnv(work: string): Record<string, string> {
 }
 
 /** Runs one restic command as a measured step. */
-export async function resticStep(work: string, name: string, args: string[]) {
-  return measureStep('restic', name, join(work, 'repo'), 'restic', args, resticEnv(work));
+export async function resticStep(work: string, name: string, args: string[], warm: string[] = []) {
+  return measureStep('restic', name, join(work, 'repo'), 'restic', args, resticEnv(work), warm);
 }
 
 /** The image path restic backs up (the same path for both backups, so the second is its incremental). */
@@ -53,8 +53,8 @@ const imageOf = (work: string) => join(work, 'src', 'vol.img');
 
 /** init, then backs up s1's bytes as <work>/src/vol.img and s2's bytes at the same path (restic re-reads the whole file). */
 export async function resticBackups(work: string, s1Path: string, s2Path: string, steps: Step[], summaries: Record<string, unknown>[]): Promise<void> {
-  const step = async (name: string, args: string[]) => {
-    const r = await resticStep(work, name, args);
+  const step = async (name: string, args: string[], warm: string[] = []) => {
+    const r = await resticStep(work, name, args, warm);
     steps.push(r.step);
     return r.out;
   };
@@ -63,9 +63,9 @@ export async function resticBackups(work: string, s1Path: string, s2Path: string
   const image = imageOf(work);
   await step('repo init', ['init', '--repository-version', '2']);
   await place(s1Path, image);
-  summaries.push(summaryOf((await step('full backup', ['backup', '--compression', 'auto', '--json', image])).stdout));
+  summaries.push(summaryOf((await step('full backup', ['backup', '--compression', 'auto', '--json', image], [image])).stdout));
   await place(s2Path, image);
-  summaries.push(summaryOf((await step('incremental backup', ['backup', '--compression', 'auto', '--json', image])).stdout));
+  summaries.push(summaryOf((await step('incremental backup', ['backup', '--compression', 'auto', '--json', image], [image])).stdout));
   await rm(image, { force: true });
 }
 
