@@ -43,9 +43,11 @@ export function resticEnv(work: string): Record<string, string> {
   return { RESTIC_PASSWORD: 'cloudkeep-bench', RESTIC_REPOSITORY: join(work, 'repo'), RESTIC_CACHE_DIR: join(work, 'cache') };
 }
 
-/** Runs one restic command as a measured step. */
-export async function resticStep(work: string, name: string, args: string[], warm: string[] = []) {
-  return measureStep('restic', name, join(work, 'repo'), 'restic', args, resticEnv(work), warm);
+/** Runs one restic command as a measured step; with `syncAfter`, a `sync` of that file follows in the measured process. */
+export async function resticStep(work: string, name: string, args: string[], warm: string[] = [], syncAfter?: string) {
+  if (!syncAfter) return measureStep('restic', name, join(work, 'repo'), 'restic', args, resticEnv(work), warm);
+  const script = 'restic "$@" && sync -- "$RESTORED"';
+  return measureStep('restic', name, join(work, 'repo'), 'sh', ['-c', script, 'sh', ...args], { ...resticEnv(work), RESTORED: syncAfter }, warm);
 }
 
 /** The image path restic backs up (the same path for both backups, so the second is its incremental). */
@@ -73,7 +75,8 @@ export async function resticBackups(work: string, s1Path: string, s2Path: string
 export async function resticRestore(work: string, s2Sha: string): Promise<Step> {
   const target = join(work, 'restore');
   await rm(target, { recursive: true, force: true });
-  const r = await resticStep(work, 'restore', ['restore', 'latest', '--target', target]);
+  // restic does not sync restored files; Cloudkeep does before it reports success: sync counts here too.
+  const r = await resticStep(work, 'restore', ['restore', 'latest', '--target', target], [], join(target, imageOf(work)));
   await assertIdentical(join(target, imageOf(work)), s2Sha, 'restic restore');
   await rm(target, { recursive: true, force: true });
   return r.step;

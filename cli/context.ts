@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { systemClock } from '../core/clock.ts';
 import { PassphraseKeyProvider } from '../core/crypto/passphrase-key-provider.ts';
 import { Secret } from '../core/crypto/secret.ts';
-import type { BlockProcessor } from '../core/engine/block-processor.ts';
+import type { BlockProcessor, ProcessorSetup } from '../core/engine/block-processor.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
 import { Repository } from '../core/repo/repository.ts';
 import { RepositoryLimiter, type RepositoryLimits } from '../core/store/repository-limits.ts';
@@ -63,15 +63,40 @@ export async function openRepo(opts: GlobalOptions): Promise<Repository> {
   return Repository.open(store, await keyProviders(opts), systemClock);
 }
 
-export function makeProcessor(repo: Repository, opts: GlobalOptions): BlockProcessor {
+function threadsOption(opts: GlobalOptions): number | undefined {
   const threads = opts.threads === undefined ? undefined : Number(opts.threads);
   if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > 256)) {
     throw new InvalidArgumentError(`--threads ${JSON.stringify(opts.threads)}: expected a whole number from 1 to 256`);
   }
-  return new ThreadBlockProcessor(
-    { chunking: repo.params.chunking, compressionLevel: repo.params.compression.level, chunkIdKey: repo.master.chunkIdKey, treeIdKey: repo.master.treeIdKey },
-    threads,
-  );
+  return threads;
+}
+
+const setupOf = (repo: Repository): ProcessorSetup => ({
+  chunking: repo.params.chunking,
+  compressionLevel: repo.params.compression.level,
+  chunkIdKey: repo.master.chunkIdKey,
+  treeIdKey: repo.master.treeIdKey,
+});
+
+export function makeProcessor(repo: Repository, opts: GlobalOptions): BlockProcessor {
+  return new ThreadBlockProcessor(setupOf(repo), threadsOption(opts));
+}
+
+/**
+ * Opens the repository and runs fn with it and a block processor whose threads started first:
+ * they load while the key is derived (~0.2 s of scrypt), so the first blocks find them ready.
+ */
+export async function withRepoAndProcessor<T>(opts: GlobalOptions, fn: (repo: Repository, processor: BlockProcessor) => Promise<T>): Promise<T> {
+  let setup!: (s: ProcessorSetup) => void;
+  const processor = new ThreadBlockProcessor(new Promise<ProcessorSetup>((resolve) => (setup = resolve)), threadsOption(opts));
+  processor.warm();
+  try {
+    const repo = await openRepo(opts);
+    setup(setupOf(repo));
+    return await fn(repo, processor);
+  } finally {
+    await processor.close();
+  }
 }
 
 function positive(flag: string, text: string | undefined, whole: boolean): number | undefined {

@@ -5,9 +5,18 @@ import { tidy } from './tidy.ts';
 import { Piscina } from 'piscina';
 import { processorOps, type ChunkToOpen, type ChunkToRestore, type ChunkToSeal, type FileTarget, type ProcessorSetup } from '../core/engine/block-processor.ts';
 
-const raw = workerData as ProcessorSetup;
-
-const setup: ProcessorSetup = { ...raw, chunkIdKey: Buffer.from(raw.chunkIdKey), treeIdKey: Buffer.from(raw.treeIdKey) };
+// The setup arrives in shared memory once the repository is open (the thread may start earlier,
+// while the key is derived); it is written before the first task is sent.
+const { setupBuffer } = workerData as { setupBuffer: SharedArrayBuffer };
+let current: ProcessorSetup | null = null;
+function setupNow(): ProcessorSetup {
+  if (current) return current;
+  const length = new Int32Array(setupBuffer, 0, 1)[0];
+  if (length <= 0) throw new Error('block worker: a task arrived before the processor setup');
+  const raw = JSON.parse(Buffer.from(new Uint8Array(setupBuffer, 4, length)).toString('utf8')) as Omit<ProcessorSetup, 'chunkIdKey' | 'treeIdKey'> & { chunkIdKey: string; treeIdKey: string };
+  current = { ...raw, chunkIdKey: Buffer.from(raw.chunkIdKey, 'hex'), treeIdKey: Buffer.from(raw.treeIdKey, 'hex') };
+  return current;
+}
 const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 const fixIds = <T extends { id: Uint8Array }>(list: T[]): T[] => list.map((c) => ({ ...c, id: asBuffer(c.id) }));
 
@@ -30,7 +39,7 @@ function packed(parts: Buffer[]) {
 
 export function hash(task: { data: Uint8Array; blockSize: number }) {
   const t = performance.now();
-  const blocks = processorOps.hash(setup, task.data, task.blockSize);
+  const blocks = processorOps.hash(setupNow(), task.data, task.blockSize);
   const ids = blocks.flatMap((b) => b.filter((c) => c.id).map((c) => c.id!));
   const shape = blocks.map((b) => b.map((c) => [c.offset, c.length, c.id ? 1 : 0]));
   const { data } = packed(ids);
@@ -41,7 +50,7 @@ export function hash(task: { data: Uint8Array; blockSize: number }) {
 /** Seals into `out` (a buffer moved here by the caller for reuse) when it has room; the results' buffer is moved back. */
 export function seal(task: { data: Uint8Array; chunks: ChunkToSeal[]; kind: number; key: Uint8Array; out?: ArrayBuffer }) {
   const t = performance.now();
-  const out = processorOps.seal(setup, task.data, fixIds(task.chunks), task.kind, asBuffer(task.key), task.out ? new Uint8Array(task.out) : undefined);
+  const out = processorOps.seal(setupNow(), task.data, fixIds(task.chunks), task.kind, asBuffer(task.key), task.out ? new Uint8Array(task.out) : undefined);
   // The sealed chunks lie back to back from the start of one buffer: move it whole.
   const lengths = out.map((s) => s.sealed.length);
   const data = out.length > 0 ? (out[0].sealed.buffer as ArrayBuffer) : (task.out ?? new ArrayBuffer(0));
@@ -61,7 +70,7 @@ const inputOf = (t: Input): Uint8Array => (t.data instanceof ArrayBuffer ? new U
 export function open(task: Input & { chunks: ChunkToOpen[]; key: Uint8Array; keepData: boolean }) {
   const t = performance.now();
   const input = inputOf(task);
-  const out = processorOps.open(setup, input, fixIds(task.chunks), asBuffer(task.key), task.keepData);
+  const out = processorOps.open(setupNow(), input, fixIds(task.chunks), asBuffer(task.key), task.keepData);
   // With keepData, every chunk's data already lies in one buffer of its own, back to back.
   const first = out.find((r) => r.ok && r.data.length > 0);
   const whole = task.keepData && first?.ok ? first.data.buffer : null;
@@ -78,7 +87,7 @@ export function open(task: Input & { chunks: ChunkToOpen[]; key: Uint8Array; kee
 export function openToFile(task: Input & { chunks: ChunkToRestore[]; key: Uint8Array; file: FileTarget }) {
   const t = performance.now();
   const input = inputOf(task);
-  const r = processorOps.openToFile(setup, input, fixIds(task.chunks), asBuffer(task.key), task.file);
+  const r = processorOps.openToFile(setupNow(), input, fixIds(task.chunks), asBuffer(task.key), task.file);
   // The cipher's output per chunk is dead now; a moved-in pack piece goes back to the caller for reuse.
   tidy(input.length);
   const back = task.data instanceof ArrayBuffer ? task.data : null;

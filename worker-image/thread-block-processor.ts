@@ -31,7 +31,10 @@ function withData(data: Uint8Array, rest: object, lent: WeakSet<ArrayBuffer>): o
 
 export class ThreadBlockProcessor implements BlockProcessor {
   readonly lanes: number;
-  readonly #setup: ProcessorSetup;
+  readonly #setup: Promise<ProcessorSetup>;
+  /** Shared with the threads: [byte length][JSON of the setup], written once before the first task. */
+  readonly #setupBuffer = new SharedArrayBuffer(4 + 8192);
+  #configured: Promise<void> | null = null;
   /** Started by the first task, so a command that ends up with nothing to process starts no thread. */
   #pool: Piscina | null = null;
   /**
@@ -43,24 +46,41 @@ export class ThreadBlockProcessor implements BlockProcessor {
   readonly #lent = new WeakSet<ArrayBuffer>();
   /** Milliseconds the threads spent working (not queueing), summed. */
   busyMs = 0;
-  constructor(setup: ProcessorSetup, threads = availableParallelism()) {
+  /** `setup` may still be coming (the repository opening): threads can start before it, see warm(). */
+  constructor(setup: ProcessorSetup | Promise<ProcessorSetup>, threads = availableParallelism()) {
     this.lanes = Math.max(1, threads);
-    this.#setup = setup;
+    this.#setup = Promise.resolve(setup);
+    this.#setup.catch(() => undefined); // a setup that never comes only means no task ever runs
   }
-  #run(task: object, name: string): Promise<unknown> {
+  /** Starts every thread now (they load their modules while, e.g., the repository's key is derived). */
+  warm(): void {
+    this.#start(this.lanes);
+  }
+  #start(minThreads: number): Piscina {
     this.#pool ??= new Piscina({
       // The same extension as this module: .ts when run from source, .js from the build.
       filename: new URL(`./block-worker${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`, import.meta.url).href,
-      // One thread at first; piscina adds threads (up to lanes) while tasks wait, so a small job
-      // (a few changed blocks) does not pay for starting a thread per core.
-      minThreads: 1,
+      // One thread at first unless warmed; piscina adds threads (up to lanes) while tasks wait, so a
+      // small job (a few changed blocks) does not pay for starting a thread per core.
+      minThreads,
       maxThreads: this.lanes,
       idleTimeout: 60_000,
       // No resourceLimits: a small young generation promotes task buffers to the old space, where
       // they wait for a major GC (measured: +60-100 MiB peak RSS in a full backup).
-      workerData: this.#setup,
+      workerData: { setupBuffer: this.#setupBuffer },
     });
-    return this.#pool.run(task, { name });
+    return this.#pool;
+  }
+  async #configure(): Promise<void> {
+    const s = await this.#setup;
+    const json = Buffer.from(JSON.stringify({ ...s, chunkIdKey: s.chunkIdKey.toString('hex'), treeIdKey: s.treeIdKey.toString('hex') }));
+    if (json.length > this.#setupBuffer.byteLength - 4) throw new RangeError(`processor setup of ${json.length} bytes does not fit its shared buffer`);
+    new Uint8Array(this.#setupBuffer, 4, json.length).set(json);
+    Atomics.store(new Int32Array(this.#setupBuffer, 0, 1), 0, json.length);
+  }
+  async #run(task: object, name: string): Promise<unknown> {
+    await (this.#configured ??= this.#configure());
+    return this.#start(1).run(task, { name });
   }
   async hashBlocks(data: Uint8Array, blockSize: number): Promise<HashedChunk[][]> {
     const r = (await this.#run({ data, blockSize }, 'hash')) as { shape: Array<Array<[number, number, number]>>; ids: ArrayBuffer; ms: number };

@@ -10,7 +10,7 @@ import type { SnapshotSource } from '../../core/snapshot/snapshot-source.ts';
 import { formatBytes, formatRate } from '../../core/util/units.ts';
 import { ImageFileSource } from '../../providers/local/image-file-source.ts';
 import { LocalVolumeProvider } from '../../providers/local/local-volume-provider.ts';
-import { emit, limiterFor, openRepo, progressFor, withProcessor, type GlobalOptions } from '../context.ts';
+import { emit, limiterFor, progressFor, withRepoAndProcessor, type GlobalOptions } from '../context.ts';
 
 interface BackupFlags {
   image?: string;
@@ -83,17 +83,16 @@ export function registerBackup(program: Command, globals: () => GlobalOptions): 
       if (!o.image === !o.volume) throw new InvalidArgumentError('give exactly one of --image <file> or --volume <id>');
       if (o.volume && !o.volumesDir) throw new InvalidArgumentError('--volume needs --volumes-dir <dir>');
       const limiter = limiterFor(g);
-      const repo = await openRepo(g);
-      const resourceId = o.resource ?? (o.image ? basename(o.image) : o.volume!);
-      const parent = o.full ? null : await latestPoint(repo, resourceId);
-      const { source, disk } = await plan(o, parent);
-      const resource: ResourceRef = { id: resourceId, kind: 'volume', provider: 'local' };
-      const view = progressFor(g);
-      const m = await withProcessor(repo, g, (processor) =>
-        runBackup({ repo, source, processor, request: { resource, disks: [disk], parent, tags: parseTags(o.tag) }, onProgress: view.listener, limiter }),
-      )
-        .finally(() => view.stop())
-        .finally(() => (source instanceof ImageFileSource ? source.close() : undefined));
+      const m = await withRepoAndProcessor(g, async (repo, processor) => {
+        const resourceId = o.resource ?? (o.image ? basename(o.image) : o.volume!);
+        const parent = o.full ? null : await latestPoint(repo, resourceId);
+        const { source, disk } = await plan(o, parent);
+        const resource: ResourceRef = { id: resourceId, kind: 'volume', provider: 'local' };
+        const view = progressFor(g);
+        return runBackup({ repo, source, processor, request: { resource, disks: [disk], parent, tags: parseTags(o.tag) }, onProgress: view.listener, limiter })
+          .finally(() => view.stop())
+          .finally(() => (source instanceof ImageFileSource ? source.close() : undefined));
+      });
       emit(g, m, () => summarize(m));
     });
 }

@@ -6,7 +6,7 @@ import { rehydrateFirst, translateArchived } from './restore-rehydrate.ts';
 import { InvalidArgumentError } from '../../core/errors.ts';
 import { formatBytes, formatRate } from '../../core/util/units.ts';
 import { FileVolumeSink } from '../../providers/local/file-volume-sink.ts';
-import { emit, limiterFor, openRepo, progressFor, withProcessor, type GlobalOptions } from '../context.ts';
+import { emit, limiterFor, openRepo, progressFor, withRepoAndProcessor, type GlobalOptions } from '../context.ts';
 import { latestPoint } from './backup.ts';
 
 export function registerRestore(program: Command, globals: () => GlobalOptions): void {
@@ -25,21 +25,23 @@ export function registerRestore(program: Command, globals: () => GlobalOptions):
       if (!o.force && (await stat(o.to).then(() => true, () => false))) {
         throw new InvalidArgumentError(`${o.to} exists: choose a new file or pass --force to overwrite it`);
       }
-      const repo = await openRepo(g);
-      let manifest;
-      if (point === 'latest') {
-        if (!o.resource) throw new InvalidArgumentError('"latest" needs --resource <id>');
-        manifest = await latestPoint(repo, o.resource);
-        if (!manifest) throw new InvalidArgumentError(`no restore point of resource ${JSON.stringify(o.resource)}`);
-      } else manifest = await repo.readManifest(point);
-      const index = await repo.loadIndexForRestore();
-      if (o.rehydrate !== undefined) await rehydrateFirst(g, repo, index, manifest, o.rehydrate, o.rehydratePriority);
-      const sink = new FileVolumeSink(o.to);
-      const view = progressFor(g);
-      const result = await withProcessor(repo, g, (processor) => restoreDisk({ repo, index, processor, onProgress: view.listener, limiter }, manifest, o.disk, sink))
-        .catch((err: unknown) => translateArchived(err, manifest.id))
-        .finally(() => view.stop())
-        .finally(() => sink.close());
+      const { manifest, result } = await withRepoAndProcessor(g, async (repo, processor) => {
+        let manifest;
+        if (point === 'latest') {
+          if (!o.resource) throw new InvalidArgumentError('"latest" needs --resource <id>');
+          manifest = await latestPoint(repo, o.resource);
+          if (!manifest) throw new InvalidArgumentError(`no restore point of resource ${JSON.stringify(o.resource)}`);
+        } else manifest = await repo.readManifest(point);
+        const index = await repo.loadIndexForRestore();
+        if (o.rehydrate !== undefined) await rehydrateFirst(g, repo, index, manifest, o.rehydrate, o.rehydratePriority);
+        const sink = new FileVolumeSink(o.to);
+        const view = progressFor(g);
+        const result = await restoreDisk({ repo, index, processor, onProgress: view.listener, limiter }, manifest, o.disk, sink)
+          .catch((err: unknown) => translateArchived(err, manifest.id))
+          .finally(() => view.stop())
+          .finally(() => sink.close());
+        return { manifest, result };
+      });
       emit(g, { point: manifest.id, disk: o.disk, to: o.to, ...result }, () =>
         `restored ${manifest.id}/${o.disk} to ${o.to}: ${formatBytes(result.bytesWritten)} written in ${(result.durationMs / 1000).toFixed(1)} s (${formatRate(manifest.disks.find((d) => d.name === o.disk)!.size, result.durationMs)}), ${result.requests} reads, every chunk verified`,
       );
