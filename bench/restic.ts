@@ -71,6 +71,20 @@ export async function resticBackups(work: string, s1Path: string, s2Path: string
   await rm(image, { force: true });
 }
 
+/** A full backup of s1 into a fresh repository under work (an extra round of the full backup); removes work after. */
+export async function resticFullRound(work: string, s1Path: string): Promise<Step> {
+  await rm(work, { recursive: true, force: true });
+  await mkdir(join(work, 'src'), { recursive: true });
+  const image = imageOf(work);
+  try {
+    await timed('restic', ['init', '--repository-version', '2'], resticEnv(work));
+    await place(s1Path, image);
+    return (await resticStep(work, 'full backup', ['backup', '--compression', 'auto', '--json', image], [image])).step;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
 /** Restores the latest snapshot, checks it against s2's digest and removes it. */
 export async function resticRestore(work: string, s2Sha: string): Promise<Step> {
   const target = join(work, 'restore');

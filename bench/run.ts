@@ -9,7 +9,7 @@ import { ckRestore, ckStep, ckVerify, cliEntry } from './cloudkeep-steps.ts';
 import { GiB, measureStep, type Step } from './measure.ts';
 import { BLOCK_FRACTION, DAY2_SEED, prepare, say, SEED, VOLUME, type Prepared } from './prepare.ts';
 import { buildTargets, renderReport, type CloudkeepRun, type Results, type Stages } from './report.ts';
-import { resticRestore, resticStep, resticVersion, runRestic, type ResticRun } from './restic.ts';
+import { resticFullRound, resticRestore, resticStep, resticVersion, runRestic, type ResticRun } from './restic.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 // The installed entry (compiled by `npm run build`, which `npm run bench` runs first); BENCH_CLI=ts or no build: the sources.
@@ -27,9 +27,11 @@ const lastRepo: { repo: string; id: string; dir: string } = { repo: '', id: '', 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 /**
- * Restore and verify run ROUNDS times per tool, alternating tools, and the median round counts:
- * this shared machine's noise moves single runs by ±30%. The first round is the one in each tool's
- * sequence; the others follow here. Returns every round's wall time per tool and step.
+ * Full backup, restore and verify run ROUNDS times per tool, alternating tools, and the median
+ * round counts: this shared machine's noise (CPU and a disk whose speed varies with what was
+ * written before) moves single runs by ±30% and more. The first round is the one in each tool's
+ * sequence; the others follow here (a full backup into a fresh repository each). Returns every
+ * round's wall time per tool and step.
  */
 async function extraRounds(run: CloudkeepRun, restic: ResticRun | null, p: Prepared): Promise<Record<string, number[]>> {
   const tool = `cloudkeep (${run.setting})`;
@@ -37,6 +39,8 @@ async function extraRounds(run: CloudkeepRun, restic: ResticRun | null, p: Prepa
   const push = (key: string, step: Step) => (rounds[key] ??= []).push(step);
   const first = (steps: Step[], name: string) => steps.find((s) => s.step === name);
   for (const [key, steps, name] of [
+    [`${tool} full backup`, run.steps, 'full backup'],
+    ['restic full backup', restic?.steps ?? [], 'full backup'],
     [`${tool} restore`, run.steps, 'restore'],
     [`${tool} verify (--full)`, run.steps, 'verify (--full)'],
     ['restic restore', restic?.steps ?? [], 'restore'],
@@ -46,7 +50,17 @@ async function extraRounds(run: CloudkeepRun, restic: ResticRun | null, p: Prepa
     if (s) push(key, s);
   }
   for (let r = 1; r < ROUNDS; r++) {
-    say(`restore and verify, round ${r + 1} of ${ROUNDS}`);
+    say(`full backup, restore and verify, round ${r + 1} of ${ROUNDS}`);
+    const fresh = join(work, `ck-round-${r}`);
+    await mkdir(fresh, { recursive: true });
+    try {
+      const freshRepo = join(fresh, 'repo');
+      await ckStep(tool, 'repo init (round)', CLI, freshRepo, ['repo', 'init', ...run.initArgs]);
+      push(`${tool} full backup`, (await ckStep(tool, 'full backup', CLI, freshRepo, ['backup', '--volume', VOLUME, '--volumes-dir', p.volumesDir, '--snapshot', p.s1Id], [p.s1Path])).step);
+    } finally {
+      await rm(fresh, { recursive: true, force: true });
+    }
+    if (restic) push('restic full backup', await resticFullRound(join(work, `restic-round-${r}`), p.s1Path));
     push(`${tool} restore`, (await ckRestore(tool, CLI, lastRepo.repo, lastRepo.id, join(lastRepo.dir, 'restored.img'), p.s2Sha)).step);
     if (restic) push('restic restore', await resticRestore(join(work, 'restic'), p.s2Sha));
     push(`${tool} verify (--full)`, (await ckVerify(tool, CLI, lastRepo.repo)).step);
@@ -145,7 +159,7 @@ async function main(): Promise<void> {
       floorRatio: fl.step.wallS / ckFull.wallS,
     };
     const roundsNote = Object.keys(rounds).length
-      ? `\nRestore and verify ran ${ROUNDS} rounds per tool, alternating tools; the tables show each one's median round. Wall seconds of every round: ${Object.entries(rounds)
+      ? `\nFull backup, restore and verify ran ${ROUNDS} rounds per tool, alternating tools; the tables show each one's median round. Wall seconds of every round: ${Object.entries(rounds)
           .map(([k, w]) => `${k} ${w.map((x) => x.toFixed(2)).join(' / ')}`)
           .join('; ')}.\n`
       : '';
