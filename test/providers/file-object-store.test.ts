@@ -83,6 +83,22 @@ describe('FileObjectStore', () => {
     await assert.rejects(store.get('range/obj', { range: { offset: 90, length: 20 } }), /range\/obj.*90.*20.*100/);
   });
 
+  it('reads a range into a given buffer with room, and into a new one without; overlapping ranged reads agree', async () => {
+    const data = Buffer.from(Array.from({ length: 4096 }, (_, i) => i % 251));
+    await store.put('into/obj', data);
+    const into = Buffer.alloc(1024, 0xee);
+    const got = await store.get('into/obj', { range: { offset: 100, length: 1000 }, into });
+    assert.equal(got.buffer, into.buffer, 'read into the buffer given');
+    assert.ok(got.equals(data.subarray(100, 1100)));
+    const small = Buffer.alloc(10);
+    const fresh = await store.get('into/obj', { range: { offset: 0, length: 100 }, into: small });
+    assert.notEqual(fresh.buffer, small.buffer, 'a buffer too small is not used');
+    assert.ok(fresh.equals(data.subarray(0, 100)));
+    const parts = await Promise.all([0, 1024, 2048, 3072].map((o) => store.get('into/obj', { range: { offset: o, length: 1024 } })));
+    assert.ok(Buffer.concat(parts).equals(data), 'ranged reads sharing a handle return their own bytes');
+    await assert.rejects(store.get('into/missing', { range: { offset: 0, length: 1 } }), ObjectNotFoundError);
+  });
+
   it('lists nothing when the root does not exist yet, and creates it on put', async () => {
     const missing = new FileObjectStore(join(root, 'not-yet'));
     assert.deepEqual(await listAll(missing, ''), []);

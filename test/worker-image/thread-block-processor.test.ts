@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { backupResource } from '../../core/engine/backup.ts';
 import { restoreDisk } from '../../core/engine/restore.ts';
 import { verifyRepository } from '../../core/maintenance/verify.ts';
+import { InlineBlockProcessor, type ProcessorSetup } from '../../core/engine/block-processor.ts';
 import { ThreadBlockProcessor } from '../../worker-image/thread-block-processor.ts';
 import { BufferSink, BufferSnapshotSource } from '../support/buffer-volume.ts';
 import { mixedImage } from '../support/images.ts';
@@ -35,4 +36,26 @@ describe('ThreadBlockProcessor', () => {
       await processor.close();
     }
   });
+
+  it('starts threads before the setup exists (warm), runs tasks once it arrives, and closes without one', async () => {
+    const ctx = await makeRepo();
+    let give!: (s: ProcessorSetup) => void;
+    const processor = new ThreadBlockProcessor(new Promise<ProcessorSetup>((r) => (give = r)), 2);
+    processor.warm();
+    const hashed = processor.hashBlocks(mixedImage('warm', 256 * 1024), 64 * 1024);
+    await new Promise((r) => setTimeout(r, 50));
+    give({ chunking: ctx.repo.params.chunking, compressionLevel: 1, chunkIdKey: ctx.repo.master.chunkIdKey, treeIdKey: ctx.repo.master.treeIdKey });
+    const blocks = await hashed;
+    const inline = new InlineBlockProcessor({ chunking: ctx.repo.params.chunking, compressionLevel: 1, chunkIdKey: ctx.repo.master.chunkIdKey, treeIdKey: ctx.repo.master.treeIdKey });
+    assert.deepEqual(
+      blocks.map((b) => b.map((c) => c.id?.toString('hex') ?? null)),
+      (await inline.hashBlocks(mixedImage('warm', 256 * 1024), 64 * 1024)).map((b) => b.map((c) => c.id?.toString('hex') ?? null)),
+      'the threads hash with the setup handed over later',
+    );
+    await processor.close();
+    const never = new ThreadBlockProcessor(new Promise<ProcessorSetup>(() => undefined), 2);
+    never.warm();
+    await never.close();
+  });
 });
+
