@@ -22,6 +22,9 @@ const scratch = resolve(process.env.BENCH_DIR ?? join(ROOT, 'bench/out'));
 const work = join(scratch, 'work');
 const keep = process.env.BENCH_KEEP === '1';
 
+/** Arguments of a Cloudkeep backup of one of the prepared snapshots. */
+const backupArgs = (p: Prepared, snapshot: string) => ['backup', '--volume', VOLUME, '--volumes-dir', p.volumesDir, '--snapshot', snapshot];
+
 /** Where the default setting's repository and newest point are, for the extra restore and verify rounds. */
 const lastRepo: { repo: string; id: string; dir: string } = { repo: '', id: '', dir: '' };
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -56,7 +59,7 @@ async function extraRounds(run: CloudkeepRun, restic: ResticRun | null, p: Prepa
     try {
       const freshRepo = join(fresh, 'repo');
       await ckStep(tool, 'repo init (round)', CLI, freshRepo, ['repo', 'init', ...run.initArgs]);
-      push(`${tool} full backup`, (await ckStep(tool, 'full backup', CLI, freshRepo, ['backup', '--volume', VOLUME, '--volumes-dir', p.volumesDir, '--snapshot', p.s1Id], [p.s1Path])).step);
+      push(`${tool} full backup`, (await ckStep(tool, 'full backup', CLI, freshRepo, backupArgs(p, p.s1Id), [p.s1Path])).step);
     } finally {
       await rm(fresh, { recursive: true, force: true });
     }
@@ -88,12 +91,11 @@ async function cloudkeep(p: Prepared, setting: string, slug: string, initArgs: s
     return r.json;
   };
   const step = async (name: string, args: string[], warm: string[] = []) => add(await ckStep(tool, name, CLI, repo, args, warm));
-  const backupArgs = (snapshot: string) => ['backup', '--volume', VOLUME, '--volumes-dir', p.volumesDir, '--snapshot', snapshot];
   await step('repo init', ['repo', 'init', ...initArgs]);
-  const full = await step('full backup', backupArgs(p.s1Id), [p.s1Path]);
+  const full = await step('full backup', backupArgs(p, p.s1Id), [p.s1Path]);
   const run: CloudkeepRun = { setting, initArgs, steps, full: full.stats as CloudkeepRun['full'] };
   if (!all) return run;
-  const incr = await step('incremental backup', backupArgs(p.s2Id), [p.s2Path]);
+  const incr = await step('incremental backup', backupArgs(p, p.s2Id), [p.s2Path]);
   const incrStats = incr.stats as CloudkeepRun['full'];
   if (incr.kind !== 'incremental' || incr.parent !== full.id) throw new Error(`the second backup is ${String(incr.kind)} of ${String(incr.parent)}: expected an incremental of ${String(full.id)}`);
   run.incremental = incrStats;

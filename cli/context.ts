@@ -83,13 +83,14 @@ export function makeProcessor(repo: Repository, opts: GlobalOptions): BlockProce
 }
 
 /**
- * Opens the repository and runs fn with it and a block processor whose threads started first:
- * they load while the key is derived (~0.2 s of scrypt), so the first blocks find them ready.
+ * Opens the repository and runs fn with it and a block processor. With `warm` (the default) the
+ * threads start first and load while the key is derived (~0.2 s of scrypt), so the first blocks
+ * find them ready; without it they start with the first task, if any (a quick verify has none).
  */
-export async function withRepoAndProcessor<T>(opts: GlobalOptions, fn: (repo: Repository, processor: BlockProcessor) => Promise<T>): Promise<T> {
+export async function withRepoAndProcessor<T>(opts: GlobalOptions, fn: (repo: Repository, processor: BlockProcessor) => Promise<T>, warm = true): Promise<T> {
   let setup!: (s: ProcessorSetup) => void;
   const processor = new ThreadBlockProcessor(new Promise<ProcessorSetup>((resolve) => (setup = resolve)), threadsOption(opts));
-  processor.warm();
+  if (warm) processor.warm();
   try {
     const repo = await openRepo(opts);
     setup(setupOf(repo));

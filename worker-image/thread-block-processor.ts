@@ -24,7 +24,11 @@ function withData(data: Uint8Array, rest: object, lent: WeakSet<ArrayBuffer>): o
   const whole = data.byteOffset === 0 && data.byteLength === buffer.byteLength;
   const movable = buffer instanceof ArrayBuffer && (whole || lent.has(buffer));
   if (!movable) return { ...rest, data };
-  const task = { ...rest, data: buffer, at: data.byteOffset, length: data.byteLength };
+  return movingTask({ ...rest, data: buffer, at: data.byteOffset, length: data.byteLength }, buffer);
+}
+
+/** Marks `buffer` to be moved to the thread with `task` instead of copied (piscina's transferable protocol). */
+function movingTask(task: object, buffer: ArrayBuffer): object {
   // piscina unwraps a movable only at the top of a task, so the whole task is the transferable.
   return Piscina.move({ [Piscina.transferableSymbol]: [buffer], [Piscina.valueSymbol]: task } as never) as object;
 }
@@ -35,7 +39,7 @@ export class ThreadBlockProcessor implements BlockProcessor {
   /** Shared with the threads: [byte length][JSON of the setup], written once before the first task. */
   readonly #setupBuffer = new SharedArrayBuffer(4 + 8192);
   #configured: Promise<void> | null = null;
-  /** Started by the first task, so a command that ends up with nothing to process starts no thread. */
+  /** Started by the first task (or warm()), so a command that ends up with nothing to process starts no thread. */
   #pool: Piscina | null = null;
   /**
    * Buffers handed back (seal results via recycle(), inputs of open tasks by the threads), reused by
@@ -97,11 +101,9 @@ export class ThreadBlockProcessor implements BlockProcessor {
   }
   async sealChunks(data: Uint8Array, chunks: ChunkToSeal[], kind: number, key: Buffer): Promise<SealedChunk[]> {
     // A recycled result buffer with room goes along (moved, not copied) for the thread to seal into.
-    const need = chunks.reduce((a, c) => a + sealedBound(c.length), 0);
-    const i = this.#spare.findIndex((b) => b.byteLength >= need);
-    const out = i >= 0 ? this.#spare.splice(i, 1)[0] : undefined;
+    const out = this.#take(chunks.reduce((a, c) => a + sealedBound(c.length), 0));
     const task = { data, chunks, kind, key, out };
-    const r = (await this.#run(out ? Piscina.move({ [Piscina.transferableSymbol]: [out], [Piscina.valueSymbol]: task } as never) : task, 'seal')) as {
+    const r = (await this.#run(out ? movingTask(task, out) : task, 'seal')) as {
       flags: number[];
       rawLengths: number[];
       lengths: number[];
@@ -115,11 +117,15 @@ export class ThreadBlockProcessor implements BlockProcessor {
     this.#keep(sealed[0]?.sealed.buffer);
   }
   spareBuffer(bytes: number): Buffer | undefined {
-    const i = this.#spare.findIndex((b) => b.byteLength >= bytes);
-    if (i < 0) return undefined;
-    const buffer = this.#spare.splice(i, 1)[0];
+    const buffer = this.#take(bytes);
+    if (!buffer) return undefined;
     this.#lent.add(buffer);
     return Buffer.from(buffer);
+  }
+  /** A kept buffer of at least `bytes`, taken off the spare list. */
+  #take(bytes: number): ArrayBuffer | undefined {
+    const i = this.#spare.findIndex((b) => b.byteLength >= bytes);
+    return i >= 0 ? this.#spare.splice(i, 1)[0] : undefined;
   }
   #keep(buffer: ArrayBufferLike | null | undefined): void {
     if (buffer instanceof ArrayBuffer && buffer.byteLength > 0 && this.#spare.length < this.lanes * 2 + 4 && !this.#spare.includes(buffer)) this.#spare.push(buffer);

@@ -3,14 +3,13 @@ import type { Command } from 'commander';
 import { systemClock } from '../../core/clock.ts';
 import { PassphraseKeyProvider } from '../../core/crypto/passphrase-key-provider.ts';
 import { Secret } from '../../core/crypto/secret.ts';
-import type { BlockProcessor } from '../../core/engine/block-processor.ts';
 import { verifyRepository } from '../../core/maintenance/verify.ts';
 import { DEFAULT_PARAMS, type RepoParams } from '../../core/repo/config.ts';
 import { INDEX_PREFIX, PACKS_PREFIX } from '../../core/repo/layout.ts';
 import { Repository } from '../../core/repo/repository.ts';
 import { listAll } from '../../core/store/object-store.ts';
 import { formatBytes, parseSize } from '../../core/util/units.ts';
-import { emit, keyProviders, openRepo, progressFor, repoLocation, withProcessor, withRepoAndProcessor, type GlobalOptions } from '../context.ts';
+import { emit, keyProviders, openRepo, progressFor, repoLocation, withRepoAndProcessor, type GlobalOptions } from '../context.ts';
 import { keyProviderFromSpec } from '../../providers/key-providers.ts';
 import { CheckFailedError } from '../errors.ts';
 import { ScaleOutObjectStore } from '../../core/store/scale-out-store.ts';
@@ -72,9 +71,10 @@ export function registerRepo(program: Command, globals: Globals): void {
     .action(async (o: { full?: boolean; point?: string[] }) => {
       const g = globals();
       const view = progressFor(g);
-      const check = (r: Repository, p: BlockProcessor) => verifyRepository(r, p, { full: o.full, points: o.point, onProgress: view.listener });
       // Only a full check reads chunks: its threads start while the repository opens.
-      const report = await (o.full ? withRepoAndProcessor(g, check) : openRepo(g).then((r) => withProcessor(r, g, (p) => check(r, p)))).finally(() => view.stop());
+      const report = await withRepoAndProcessor(g, (r, p) => verifyRepository(r, p, { full: o.full, points: o.point, onProgress: view.listener }), o.full === true).finally(() =>
+        view.stop(),
+      );
       emit(g, report, () =>
         [
           `${report.ok ? 'no problems found' : `${report.problems.length} problem(s) found`}: ${report.points} restore points, ${report.indexes} indexes, ${report.packs} packs${o.full ? `, ${report.chunksChecked} chunks (${formatBytes(report.bytesChecked)}) re-read` : ''}`,
