@@ -1,6 +1,7 @@
 // The block-processor port: the CPU work of backup, restore and verify, run inline or on worker threads.
 import { writeSync } from 'node:fs';
 import type { ChunkingParams } from '../repo/config.ts';
+import { allocAligned, DIRECT_ALIGN, isAligned } from '../util/aligned-buffer.ts';
 import { hashBlock, openChunk, sealChunkInto, sealedBound, type HashedChunk, type OpenResult, type SealedChunk } from '../repo/block-codec.ts';
 
 export interface ProcessorSetup {
@@ -35,6 +36,11 @@ export interface ChunkToRestore extends ChunkToOpen {
 export interface FileTarget {
   fd: number;
   size: number;
+  /**
+   * The same file opened with O_DIRECT, when the file system allows it: runs whose memory, offset
+   * and length are block-aligned go through it, skipping the page cache (core/util/aligned-buffer.ts).
+   */
+  directFd?: number | null;
 }
 
 export interface FileWriteResult {
@@ -127,19 +133,24 @@ export const processorOps = {
       offset += c.rawLength;
     }
     const started = performance.now();
-    const bytesWritten = writeRuns(file.fd, out, pieces);
+    const bytesWritten = writeRuns(file, out, pieces);
     return { reasons, bytesWritten, writeMs: performance.now() - started };
   },
 };
 
-let scratch = Buffer.allocUnsafeSlow(0);
+// Page-aligned, so restored runs can be written to the target with O_DIRECT.
+let scratch: Buffer = Buffer.alloc(0);
 function scratchOf(n: number): Buffer {
-  if (scratch.length < n) scratch = Buffer.allocUnsafeSlow(n);
+  if (scratch.length < n) scratch = allocAligned(n);
   return scratch;
 }
 
-/** Writes pieces [file offset, buffer offset, length]; neighbours in both file and buffer become one write. */
-function writeRuns(fd: number, buf: Buffer, pieces: Array<[number, number, number]>): number {
+/**
+ * Writes pieces [file offset, buffer offset, length]; neighbours in both file and buffer become one
+ * write, through the target's direct descriptor when the run is block-aligned in memory and file.
+ */
+function writeRuns(file: FileTarget, buf: Buffer, pieces: Array<[number, number, number]>): number {
+  const direct = file.directFd !== undefined && file.directFd !== null && isAligned(buf) ? file.directFd : null;
   pieces.sort((a, b) => a[0] - b[0]);
   let total = 0;
   for (let i = 0; i < pieces.length; ) {
@@ -147,6 +158,7 @@ function writeRuns(fd: number, buf: Buffer, pieces: Array<[number, number, numbe
     let len = pieces[i][2];
     let j = i + 1;
     while (j < pieces.length && pieces[j][0] === at + len && pieces[j][1] === from + len) len += pieces[j++][2];
+    const fd = direct !== null && at % DIRECT_ALIGN === 0 && from % DIRECT_ALIGN === 0 && len % DIRECT_ALIGN === 0 ? direct : file.fd;
     for (let done = 0; done < len; ) done += writeSync(fd, buf, from + done, len - done, at + done);
     total += len;
     i = j;

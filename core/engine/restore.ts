@@ -50,6 +50,8 @@ export async function restoreDisk(ctx: RestoreContext, manifest: Manifest, diskN
 /** A sink backed by a local file: processor lanes write restored blocks to its descriptor themselves. */
 export interface FileBackedSink extends VolumeSink {
   fileDescriptor(options?: IoOptions): Promise<number>;
+  /** The file opened a second time with O_DIRECT, or null where the file system refuses it. */
+  directDescriptor?(options?: IoOptions): Promise<number | null>;
   /** Told how many bytes the lanes just wrote through the descriptor (the sink may start write-back). */
   wrote?(bytes: number): void;
 }
@@ -75,7 +77,7 @@ async function restore(ctx: RestoreContext, manifest: Manifest, disk: DiskManife
   };
   const result = { bytesWritten: 0, bytesRead: 0, requests: 0 };
   const fileSink = isFileBacked(sink) ? sink : null;
-  const file: FileTarget | null = fileSink ? { fd: await fileSink.fileDescriptor({ signal }), size: disk.size } : null;
+  const file: FileTarget | null = fileSink ? { fd: await fileSink.fileDescriptor({ signal }), size: disk.size, directFd: (await fileSink.directDescriptor?.({ signal })) ?? null } : null;
   const readOne = async (read: RangeRead<number>): Promise<void> => {
     const key = packKey(read.packId);
     const into = processor.spareBuffer?.(read.length);

@@ -59,7 +59,8 @@ export function encodeIndex(chunks: IndexedChunk[]): Buffer {
   return out;
 }
 
-export function decodeIndex(buf: Buffer, objectKey: string): IndexedChunk[] {
+/** The pack table of an encoded index and where its entries start; checks the sizes add up. */
+function indexLayout(buf: Buffer, objectKey: string): { packs: PackRef[]; count: number; at: number } {
   const fail = (why: string): never => {
     throw new CorruptObjectError(objectKey, why);
   };
@@ -74,13 +75,23 @@ export function decodeIndex(buf: Buffer, objectKey: string): IndexedChunk[] {
   const count = buf.readUInt32LE(o);
   o += 4;
   if (buf.length !== o + count * ENTRY) fail(`index of ${buf.length} bytes does not hold ${count} entries`);
+  return { packs, count, at: o };
+}
+
+/** The pack number of entry i at byte o of an encoded index, checked against the pack table. */
+function packNumber(buf: Buffer, o: number, i: number, packs: number, objectKey: string): number {
+  const packIdx = buf.readUInt32LE(o + 32);
+  if (packIdx >= packs) throw new CorruptObjectError(objectKey, `entry ${i} names pack ${packIdx} of ${packs}`);
+  return packIdx;
+}
+
+export function decodeIndex(buf: Buffer, objectKey: string): IndexedChunk[] {
+  const { packs, count, at } = indexLayout(buf, objectKey);
   const out: IndexedChunk[] = [];
-  for (let i = 0; i < count; i++, o += ENTRY) {
-    const packIdx = buf.readUInt32LE(o + 32);
-    if (packIdx >= packs.length) fail(`entry ${i} names pack ${packIdx} of ${packs.length}`);
+  for (let i = 0, o = at; i < count; i++, o += ENTRY) {
     out.push({
       id: Buffer.from(buf.subarray(o, o + 32)),
-      pack: packs[packIdx],
+      pack: packs[packNumber(buf, o, i, packs.length, objectKey)],
       offset: buf.readUInt32LE(o + 36),
       length: buf.readUInt32LE(o + 40),
       rawLength: buf.readUInt32LE(o + 44),
@@ -91,12 +102,25 @@ export function decodeIndex(buf: Buffer, objectKey: string): IndexedChunk[] {
   return out;
 }
 
-/** The in-memory view of all index objects: chunk id to location. */
+/** Per entry in ChunkIndex's field table: pack number, offset, length, raw length, flags | kind << 8. */
+const FIELDS = 5;
+
+/**
+ * The in-memory view of all index objects: chunk id to location. Entries live in flat typed arrays
+ * (ids back to back, fields five to an entry) found through an open-addressing table, about 60
+ * bytes an entry: a Map of objects cost ~10x the memory and most of the time of loading an index.
+ */
 export class ChunkIndex {
-  readonly #entries = new Map<string, IndexEntry>();
   /** Packs pending deletion: a copy of a chunk elsewhere is preferred, and `exclude` drops them. */
   readonly #marked: Set<string>;
   readonly #exclude: boolean;
+  readonly #packs: PackRef[] = [];
+  readonly #packNumbers = new Map<string, number>();
+  #count = 0;
+  #ids = Buffer.alloc(0);
+  #fields = new Uint32Array(0);
+  /** Entry number + 1 per slot, 0 when empty; a power of two, at most half full. */
+  #table = new Int32Array(0);
   constructor(options: { marked?: Set<string>; exclude?: boolean } = {}) {
     this.#marked = options.marked ?? new Set();
     this.#exclude = options.exclude ?? false;
@@ -105,29 +129,111 @@ export class ChunkIndex {
   readonly objects = new Map<string, Set<string>>();
 
   get size(): number {
-    return this.#entries.size;
+    return this.#count;
   }
   static keyOf(id: Uint8Array): string {
     return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('latin1');
   }
   has(id: Uint8Array): boolean {
-    return this.#entries.has(ChunkIndex.keyOf(id));
+    return this.#find(id, 0) >= 0;
   }
   get(id: Uint8Array): IndexEntry | undefined {
-    return this.#entries.get(ChunkIndex.keyOf(id));
+    const e = this.#find(id, 0);
+    return e < 0 ? undefined : this.#entry(e);
   }
   add(indexKey: string, chunks: IndexedChunk[]): void {
     const packs = new Set<string>();
+    this.#reserve(chunks.length);
     for (const c of chunks) {
       packs.add(c.pack.id);
-      if (this.#exclude && this.#marked.has(c.pack.id)) continue;
-      const key = ChunkIndex.keyOf(c.id);
-      const seen = this.#entries.get(key);
-      if (!seen || (this.#marked.has(seen.pack.id) && !this.#marked.has(c.pack.id))) this.#entries.set(key, c);
+      this.#put(c.id, 0, c.pack, c.offset, c.length, c.rawLength, c.flags, c.kind);
     }
     this.objects.set(indexKey, packs);
   }
-  *entries(): IterableIterator<[Buffer, IndexEntry]> {
-    for (const [k, v] of this.#entries) yield [Buffer.from(k, 'latin1'), v];
+  /** Adds an index object's plaintext as encodeIndex wrote it, without decoding it into objects. */
+  addEncoded(indexKey: string, buf: Buffer): void {
+    const { packs, count, at } = indexLayout(buf, indexKey);
+    this.#reserve(count);
+    const named = new Set<string>();
+    for (let i = 0, o = at; i < count; i++, o += ENTRY) {
+      const pack = packs[packNumber(buf, o, i, packs.length, indexKey)];
+      named.add(pack.id);
+      this.#put(buf, o, pack, buf.readUInt32LE(o + 36), buf.readUInt32LE(o + 40), buf.readUInt32LE(o + 44), buf[o + 48], buf[o + 49]);
+    }
+    this.objects.set(indexKey, named);
   }
+  *entries(): IterableIterator<[Buffer, IndexEntry]> {
+    for (let e = 0; e < this.#count; e++) yield [Buffer.from(this.#ids.subarray(e * CHUNK_ID_LENGTH, (e + 1) * CHUNK_ID_LENGTH)), this.#entry(e)];
+  }
+
+  #entry(e: number): IndexEntry {
+    const f = this.#fields;
+    const o = e * FIELDS;
+    return { pack: this.#packs[f[o]], offset: f[o + 1], length: f[o + 2], rawLength: f[o + 3], flags: f[o + 4] & 0xff, kind: f[o + 4] >>> 8 };
+  }
+
+  /** The entry of the 32-byte id at src[at...], or -1. */
+  #find(src: Uint8Array, at: number): number {
+    if (this.#count === 0 || src.length - at < CHUNK_ID_LENGTH) return -1;
+    const mask = this.#table.length - 1;
+    const ids = this.#ids;
+    for (let slot = slotOf(src, at) & mask; ; slot = (slot + 1) & mask) {
+      const v = this.#table[slot];
+      if (v === 0) return -1;
+      const o = (v - 1) * CHUNK_ID_LENGTH;
+      if (ids.compare(src, at, at + CHUNK_ID_LENGTH, o, o + CHUNK_ID_LENGTH) === 0) return v - 1;
+    }
+  }
+
+  #put(src: Uint8Array, at: number, pack: PackRef, offset: number, length: number, rawLength: number, flags: number, kind: number): void {
+    if (this.#exclude && this.#marked.has(pack.id)) return;
+    let e = this.#find(src, at);
+    if (e >= 0) {
+      // A second copy replaces the first only when that one is in a pack pending deletion.
+      if (!this.#marked.has(this.#packs[this.#fields[e * FIELDS]].id) || this.#marked.has(pack.id)) return;
+    } else {
+      this.#reserve(1);
+      e = this.#count++;
+      this.#ids.set(src.subarray(at, at + CHUNK_ID_LENGTH), e * CHUNK_ID_LENGTH);
+      this.#slot(e);
+    }
+    let p = this.#packNumbers.get(pack.id);
+    if (p === undefined) {
+      p = this.#packs.push(pack) - 1;
+      this.#packNumbers.set(pack.id, p);
+    }
+    this.#fields.set([p, offset, length, rawLength, flags | (kind << 8)], e * FIELDS);
+  }
+
+  /** Places entry e in the table (its id is stored already). */
+  #slot(e: number): void {
+    const mask = this.#table.length - 1;
+    let slot = slotOf(this.#ids, e * CHUNK_ID_LENGTH) & mask;
+    while (this.#table[slot] !== 0) slot = (slot + 1) & mask;
+    this.#table[slot] = e + 1;
+  }
+
+  /** Room for `more` entries: arrays grown by doubling, the table rebuilt at twice their capacity. */
+  #reserve(more: number): void {
+    const need = this.#count + more;
+    const capacity = this.#fields.length / FIELDS;
+    if (need <= capacity) return;
+    let grown = Math.max(1024, capacity);
+    while (grown < need) grown *= 2;
+    const ids = Buffer.alloc(grown * CHUNK_ID_LENGTH);
+    this.#ids.copy(ids, 0, 0, this.#count * CHUNK_ID_LENGTH);
+    const fields = new Uint32Array(grown * FIELDS);
+    fields.set(this.#fields.subarray(0, this.#count * FIELDS));
+    this.#ids = ids;
+    this.#fields = fields;
+    this.#table = new Int32Array(grown * 2);
+    for (let e = 0; e < this.#count; e++) this.#slot(e);
+  }
+}
+
+/** Table position of the id at src[at...]: its first eight bytes, mixed (ids are keyed hashes, but tests may use plain ones). */
+function slotOf(src: Uint8Array, at: number): number {
+  const a = src[at] | (src[at + 1] << 8) | (src[at + 2] << 16) | (src[at + 3] << 24);
+  const b = src[at + 4] | (src[at + 5] << 8) | (src[at + 6] << 16) | (src[at + 7] << 24);
+  return (Math.imul(a ^ Math.imul(b, 0x9e3779b1), 0x85ebca6b) ^ (b >>> 13)) >>> 0;
 }

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IoOptions, ObjectStore, PlacementHint, PutOptions } from '../store/object-store.ts';
 import type { BusyTimer } from '../engine/stage-timer.ts';
+import { allocAligned } from '../util/aligned-buffer.ts';
 import { Semaphore } from '../util/concurrency.ts';
 import type { SealedChunk } from './block-codec.ts';
 import type { IndexedChunk, PackRef } from './index-file.ts';
@@ -58,10 +59,11 @@ export class PackWriter {
       // One buffer per pack, filled in place: no list of parts and no concatenation copy.
       // Room for the trailer too (about 70 bytes per chunk; 1 MiB covers 32 MiB of 2 KiB chunks), so
       // sealing never copies the pack into a new buffer and the buffer is reused for the next pack.
+      // Page-aligned, so a local store can write it with O_DIRECT (core/util/aligned-buffer.ts).
       const need = Math.max(target, PACK_HEADER_LENGTH + chunk.sealed.length) + 1024 * 1024;
       const spare = this.#spare;
       this.#spare = null;
-      this.#buffer = spare && spare.length >= need ? spare : Buffer.allocUnsafe(need);
+      this.#buffer = spare && spare.length >= need ? spare : allocAligned(need);
       this.#size = packHeader(this.salt).copy(this.#buffer, 0);
     }
     this.#entries.push({ id, offset: this.#size, length: chunk.sealed.length, rawLength: chunk.rawLength, flags: chunk.flags, kind });

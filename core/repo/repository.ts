@@ -136,7 +136,7 @@ export class Repository {
       const infos = (await listAll(this.store, INDEX_PREFIX, options)).filter((i) => !index.objects.has(i.key) && !gone.has(i.key));
       const loaded = await mapLimit(infos, 8, async (info) => {
         try {
-          return [info.key, await this.readIndexObject(info.key, options)] as const;
+          return [info.key, await this.readIndexPlaintext(info.key, options)] as const;
         } catch (err) {
           if (!(err instanceof ObjectNotFoundError)) throw err;
           gone.add(info.key);
@@ -144,14 +144,18 @@ export class Repository {
           return null;
         }
       });
-      for (const entry of loaded) if (entry) index.add(entry[0], entry[1]);
+      for (const entry of loaded) if (entry) index.addEncoded(entry[0], entry[1]);
     }
     return index;
   }
 
   async readIndexObject(key: string, options: IoOptions = {}): Promise<IndexedChunk[]> {
-    const sealed = await this.store.get(key, options);
-    return decodeIndex(openObject(this.master, 'index', key, sealed), key);
+    return decodeIndex(await this.readIndexPlaintext(key, options), key);
+  }
+
+  /** An index object authenticated and decrypted, still encoded (ChunkIndex.addEncoded reads it as it is). */
+  async readIndexPlaintext(key: string, options: IoOptions = {}): Promise<Buffer> {
+    return openObject(this.master, 'index', key, await this.store.get(key, options));
   }
 
   async writeIndexObject(chunks: IndexedChunk[], options: IoOptions = {}): Promise<string> {

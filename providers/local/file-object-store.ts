@@ -4,6 +4,7 @@ import { mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } fr
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CloudkeepError, throwIfAborted } from '../../core/errors.ts';
+import { createFile, directWritable, writeWholeFile } from './direct-io.ts';
 import { syncDirectory } from './image-files.ts';
 import { SharedReadHandles } from './shared-read-handles.ts';
 import { mapLimit } from '../../core/util/concurrency.ts';
@@ -78,6 +79,7 @@ export class FileObjectStore implements ObjectStore {
     const deferred = options.kind === 'pack' || options.kind === 'tree-pack';
     if (!deferred) await this.flush({ signal });
     let handle: FileHandle | undefined;
+    let file: { handle: FileHandle; direct: boolean } | undefined;
     try {
       // A concurrent delete may prune directories between our mkdir and the temp file pinning them; remake them.
       for (let attempt = 1; handle === undefined; attempt++) {
@@ -85,13 +87,14 @@ export class FileObjectStore implements ObjectStore {
         try {
           await mkdir(dir, { recursive: true });
           throwIfAborted(signal);
-          handle = await open(temp, 'wx');
+          file = await createFile(temp, directWritable(data));
+          handle = file.handle;
         } catch (err) {
           if (attempt >= 5 || codeOf(err) !== 'ENOENT') throw err;
         }
       }
       throwIfAborted(signal);
-      await handle.writeFile(data);
+      await writeWholeFile(file!, data);
       throwIfAborted(signal);
       if (!deferred) await handle.sync();
       await handle.close();

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import type { FileBackedSink } from '../../core/engine/restore.ts';
 import type { IoOptions } from '../../core/store/object-store.ts';
 import { CloudkeepError, InvalidArgumentError, throwIfAborted } from '../../core/errors.ts';
+import { openDirect } from './direct-io.ts';
 import { syncDirectory, writeFully } from './image-files.ts';
 
 /** Default bytes written through the descriptor between background write-backs (see wrote()). */
@@ -13,6 +14,8 @@ export class FileVolumeSink implements FileBackedSink {
   readonly path: string;
   // One shared open, so parallel first writes do not race to create the file.
   private handle: Promise<FileHandle> | undefined;
+  /** The file opened again with O_DIRECT for the lanes' aligned runs (null: the file system refuses it). */
+  private direct: Promise<FileHandle | null> | undefined;
   private state: 'open' | 'finished' | 'closed' = 'open';
   /** Write-back started in the background while the restore goes on, so the final sync has little left to do. */
   private flushing: Promise<void> | null = null;
@@ -39,6 +42,13 @@ export class FileVolumeSink implements FileBackedSink {
   async fileDescriptor(options: IoOptions = {}): Promise<number> {
     throwIfAborted(options.signal);
     return (await this.openHandle()).fd;
+  }
+
+  /** The file's O_DIRECT descriptor, for lanes' block-aligned runs from aligned memory; null where the file system refuses it. */
+  async directDescriptor(options: IoOptions = {}): Promise<number | null> {
+    await this.fileDescriptor(options);
+    this.direct ??= openDirect(this.path);
+    return (await this.direct)?.fd ?? null;
   }
 
   /**
@@ -70,6 +80,7 @@ export class FileVolumeSink implements FileBackedSink {
     this.state = 'finished';
     try {
       await this.flushing;
+      await this.closeDirect();
       await handle.truncate(size);
       await handle.sync();
     } finally {
@@ -83,7 +94,14 @@ export class FileVolumeSink implements FileBackedSink {
     if (this.state !== 'open') return;
     this.state = 'closed';
     await this.flushing;
+    await this.closeDirect();
     if (this.handle) await (await this.handle).close();
+  }
+
+  private async closeDirect(): Promise<void> {
+    const direct = this.direct;
+    this.direct = undefined;
+    await (await direct?.catch(() => null))?.close();
   }
 
   private openHandle(): Promise<FileHandle> {
