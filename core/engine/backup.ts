@@ -55,7 +55,10 @@ export interface BackupContext {
 export interface PendingCommit {
   /** Chunks reused from the index, by the pack they were found in (latin1 chunk keys). */
   reused: Map<string, Set<string>>;
-  /** Block-map trees carried over from the parent without reading them (their chunks are not in `reused`). */
+  /**
+   * Block-map trees of the parent whose chunks this point keeps without noting each in `reused`:
+   * segments carried over whole, and parent segments of re-read ones (a superset of what is kept).
+   */
   carriedTrees: string[];
   packs: PackWriter;
   /** The writer of block and stream map chunks (hot packs). */
@@ -91,10 +94,11 @@ async function backUp(ctx: BackupContext, req: BackupRequest, task: RepositoryTa
   const counters: DiskCounters = { bytesRead: 0, bytesZero: 0, bytesNew: 0, chunksNew: 0, chunksReused: 0, blocksRead: 0, bytesTotal: 0 };
   const session = new Set<string>();
   const reused = new Map<string, Set<string>>();
+  const partlyCarried = new Set<string>();
   const disks: DiskManifest[] = [];
   for (const disk of req.disks) {
     throwIfAborted(signal);
-    const job = new DiskBackup({ ...ctx, clock, timers, packs, pool, batchBlocks, session, reused, counters, sealTree: (data) => storeTree(ctx, treePacks, session, reused, data) });
+    const job = new DiskBackup({ ...ctx, clock, timers, packs, pool, batchBlocks, session, reused, carriedTrees: partlyCarried, counters, sealTree: (data) => storeTree(ctx, treePacks, session, reused, data) });
     disks.push(await job.run(disk, req.parent?.disks.find((d) => d.name === disk.name) ?? null));
   }
   const streams: StreamManifest[] = [];
@@ -104,7 +108,10 @@ async function backUp(ctx: BackupContext, req: BackupRequest, task: RepositoryTa
   }
   await packs.flush();
   await treePacks.flush();
-  const carriedTrees = disks.flatMap((d, i) => d.segments.filter((id, s): id is string => id !== null && id === req.parent?.disks.find((p) => p.name === req.disks[i].name)?.segments[s]));
+  const carriedTrees = [
+    ...disks.flatMap((d, i) => d.segments.filter((id, s): id is string => id !== null && id === req.parent?.disks.find((p) => p.name === req.disks[i].name)?.segments[s])),
+    ...partlyCarried,
+  ];
   await ctx.beforeCommit?.({ reused, carriedTrees, packs, treePacks });
   const written = [...(await packs.flush()), ...(await treePacks.flush())];
   if (written.length > 0) await timers.targetWrite.time(() => repo.writeIndexObject(written, { signal }));

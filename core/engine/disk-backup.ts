@@ -17,6 +17,8 @@ import type { PipelineTimers } from './stage-timer.ts';
 
 /** Blocks per block-map segment: 1024 x 512 KiB = 512 MiB of disk per tree chunk. */
 export const SEGMENT_BLOCKS = 1024;
+/** Segments of a disk worked on at once (each holds its block map, ~1 MiB of objects at most). */
+const SEGMENTS_IN_FLIGHT = 8;
 
 export interface DiskCounters {
   bytesTotal: number;
@@ -40,6 +42,8 @@ export interface DiskBackupDeps {
   batchBlocks: number;
   session: Set<string>;
   reused: Map<string, Set<string>>;
+  /** Parent block-map trees whose chunks this backup keeps without noting each as reused (see PendingCommit.carriedTrees). */
+  carriedTrees: Set<string>;
   counters: DiskCounters;
   sealTree: (data: Buffer) => Promise<string>;
   onProgress?: ProgressListener;
@@ -89,7 +93,9 @@ export class DiskBackup {
     this.#total = toRead.length * bs;
     this.#d.counters.bytesTotal += info.size;
     const batches = new Semaphore(this.#d.processor.lanes * 3);
-    await mapLimit([...bySegment.keys()], 2, async (s) => {
+    // Several segments at once: an incremental touches a few blocks in each, so a segment's own steps
+    // (parent map in, batches, map out) would otherwise set the pace; the batch semaphore bounds memory.
+    await mapLimit([...bySegment.keys()], SEGMENTS_IN_FLIGHT, async (s) => {
       const base = changed ? segments[s] : null;
       segments[s] = await this.#segment(info, s, nBlocks, bySegment.get(s)!, base, batches);
     });
@@ -112,12 +118,10 @@ export class DiskBackup {
         throw new CorruptObjectError(`tree ${baseId}`, `parent segment covers blocks ${decoded.firstBlock}+${decoded.blocks.length}, expected ${first}+${count}`);
       }
       map = decoded.blocks;
-      // Blocks not read again keep the parent's chunks: record them as reused, so the commit can
-      // rescue them from packs a concurrent prune marked (as it does for every other reused chunk).
-      const reread = new Set(blocks);
-      map.forEach((chunks, j) => {
-        if (!reread.has(first + j)) for (const c of chunks) if (c.id) this.#markUsed(c.id);
-      });
+      // Blocks not read again keep the parent's chunks. Rather than note each as reused, the parent
+      // segment is noted as carried: should a concurrent prune mark packs, the commit rescues every
+      // chunk of that tree (a superset), as it does for segments carried over whole.
+      this.#d.carriedTrees.add(baseId);
     }
     const groups = toBatches(blocks, this.#d.batchBlocks);
     await Promise.all(groups.map((runs) => batches.run(() => this.#batch(info, runs, map, first))));

@@ -68,7 +68,7 @@ export function decodeSegment(buf: Buffer, where: string): { firstBlock: number;
       o += 4;
       const zero = (word & ZERO_BIT) !== 0;
       if (!zero && o + CHUNK_ID_LENGTH > buf.length) fail('truncated');
-      chunks.push({ length: word & ~ZERO_BIT, id: zero ? null : Buffer.from(buf.subarray(o, o + CHUNK_ID_LENGTH)) });
+      chunks.push({ length: word & ~ZERO_BIT, id: zero ? null : buf.subarray(o, o + CHUNK_ID_LENGTH) });
       if (!zero) o += CHUNK_ID_LENGTH;
     }
     blocks.push(chunks);
