@@ -19,52 +19,45 @@ export interface ReferencedSet {
   problems: Array<{ key: string; problem: string }>;
 }
 
+/** Trees read at once: a repository of many points has many, and each read waits for the store. */
+const TREES_IN_FLIGHT = 8;
+
 /** Collects every chunk (trees and data) the manifests reference; unreadable trees are problems. */
 export async function collectReferences(repo: Repository, index: ChunkIndex, manifests: Manifest[], options: IoOptions = {}): Promise<ReferencedSet> {
   const chunks = new Map<string, string>();
   const problems: ReferencedSet['problems'] = [];
-  const treesDone = new Set<string>();
   const note = (key: string, where: string) => {
     if (!chunks.has(key)) chunks.set(key, where);
   };
+  // Every tree once, in the order the points name them (the first naming point is the one messages give).
+  const trees = new Map<string, { where: string; stream: boolean }>();
   for (const m of manifests) {
     for (const stream of m.streams ?? []) {
-      const where = `restore point ${m.id} stream ${stream.name}`;
-      for (const segId of stream.segments) {
-        note(ChunkIndex.keyOf(Buffer.from(segId, 'hex')), where);
-        if (treesDone.has(segId)) continue;
-        treesDone.add(segId);
-        try {
-          for (const c of decodeStreamSegment(await repo.readTree(index, segId, options), `tree ${segId}`)) note(ChunkIndex.keyOf(c.id), where);
-        } catch (err) {
-          if (!(err instanceof CorruptObjectError)) throw err;
-          problems.push({ key: err.key, problem: `${err.message} (needed by ${where})` });
-        }
-      }
+      for (const segId of stream.segments) if (!trees.has(segId)) trees.set(segId, { where: `restore point ${m.id} stream ${stream.name}`, stream: true });
     }
     for (const disk of m.disks) {
-      for (const segId of disk.segments) {
-        if (!segId) continue;
-        const where = `restore point ${m.id} disk ${disk.name}`;
-        const treeKey = ChunkIndex.keyOf(Buffer.from(segId, 'hex'));
-        if (!chunks.has(treeKey)) chunks.set(treeKey, where);
-        if (treesDone.has(segId)) continue;
-        treesDone.add(segId);
-        try {
-          const seg = decodeSegment(await repo.readTree(index, segId, options), `tree ${segId}`);
-          for (const block of seg.blocks) {
-            for (const c of block) {
-              if (!c.id) continue;
-              const key = ChunkIndex.keyOf(c.id);
-              if (!chunks.has(key)) chunks.set(key, where);
-            }
-          }
-        } catch (err) {
-          if (!(err instanceof CorruptObjectError)) throw err;
-          problems.push({ key: err.key, problem: `${err.message} (needed by ${where})` });
-        }
-      }
+      for (const segId of disk.segments) if (segId && !trees.has(segId)) trees.set(segId, { where: `restore point ${m.id} disk ${disk.name}`, stream: false });
     }
+  }
+  const list = [...trees];
+  for (let i = 0; i < list.length; i += TREES_IN_FLIGHT) {
+    const window = list.slice(i, i + TREES_IN_FLIGHT);
+    const read = await Promise.all(window.map(([segId]) => repo.readTree(index, segId, options).catch((err: unknown) => {
+      if (!(err instanceof CorruptObjectError)) throw err;
+      return err;
+    })));
+    window.forEach(([segId, { where, stream }], j) => {
+      note(ChunkIndex.keyOf(Buffer.from(segId, 'hex')), where);
+      const data = read[j];
+      try {
+        if (data instanceof CorruptObjectError) throw data;
+        if (stream) for (const c of decodeStreamSegment(data, `tree ${segId}`)) note(ChunkIndex.keyOf(c.id), where);
+        else for (const block of decodeSegment(data, `tree ${segId}`).blocks) for (const c of block) if (c.id) note(ChunkIndex.keyOf(c.id), where);
+      } catch (err) {
+        if (!(err instanceof CorruptObjectError)) throw err;
+        problems.push({ key: err.key, problem: `${err.message} (needed by ${where})` });
+      }
+    });
   }
   return { chunks, problems };
 }

@@ -3,7 +3,7 @@ import { CorruptObjectError, throwIfAborted } from '../errors.ts';
 import type { BlockProcessor } from '../engine/block-processor.ts';
 import type { ProgressListener } from '../engine/progress.ts';
 import { authenticateConfig } from '../repo/config.ts';
-import { ChunkIndex, type IndexedChunk } from '../repo/index-file.ts';
+import { ChunkIndex } from '../repo/index-file.ts';
 import { CONFIG_KEY, INDEX_PREFIX, packIdFromKey, packKey, PACKS_PREFIX, POINTS_PREFIX } from '../repo/layout.ts';
 import type { Manifest } from '../repo/manifest.ts';
 import { PACK_FOOTER_LENGTH, PACK_HEADER_LENGTH, parsePackEnds, type PackEntry } from '../repo/pack.ts';
@@ -57,31 +57,28 @@ export async function verifyRepository(repo: Repository, processor: BlockProcess
   await catchCorrupt(CONFIG_KEY, async () => authenticateConfig(repo.master, await Repository.readConfig(repo.store, { signal })));
   await catchCorrupt('keys/', () => Repository.listKeys(repo.store, { signal }));
   const index = new ChunkIndex();
-  const loaded: Array<[string, IndexedChunk[]]> = [];
   const indexInfos = await listAll(repo.store, INDEX_PREFIX, { signal });
-  await mapLimit(indexInfos, 8, async (info) => {
-    const chunks = await catchCorrupt(info.key, () => repo.readIndexObject(info.key, { signal }));
-    if (chunks) {
-      index.add(info.key, chunks);
-      loaded.push([info.key, chunks]);
-    }
-  });
+  await mapLimit(indexInfos, 8, (info) => catchCorrupt(info.key, async () => index.addEncoded(info.key, await repo.readIndexPlaintext(info.key, { signal }))));
   const packs = new Map<string, ObjectInfo>();
   for (const info of await listAll(repo.store, PACKS_PREFIX, { signal })) packs.set(packIdFromKey(info.key), info);
   const indexedPacks = new Set<string>();
   // Marked packs are dead to every reader: prune may delete one while a locked index still names it.
   const marked = await catchCorrupt('markers/', () => markedPacks(repo, { signal }));
   const missingReported = new Set<string>(marked ?? []);
-  for (const [id, e] of index.entries()) {
-    indexedPacks.add(e.pack.id);
-    const info = packs.get(e.pack.id);
+  /** Packs some indexed chunk of which is missing or cut off: the trees in them are not read. */
+  const damaged = new Set<string>();
+  index.forEachEntry((pack, offset, length, id) => {
+    indexedPacks.add(pack.id);
+    const info = packs.get(pack.id);
     if (!info) {
-      if (!missingReported.has(e.pack.id)) bad(packKey(e.pack.id), 'pack named by an index is missing');
-      missingReported.add(e.pack.id);
-    } else if (info.size < e.offset + e.length) {
-      bad(packKey(e.pack.id), `chunk ${id.toString('hex')} ends at ${e.offset + e.length} beyond the pack's ${info.size} bytes (truncated)`);
+      damaged.add(pack.id);
+      if (!missingReported.has(pack.id)) bad(packKey(pack.id), 'pack named by an index is missing');
+      missingReported.add(pack.id);
+    } else if (info.size < offset + length) {
+      damaged.add(pack.id);
+      bad(packKey(pack.id), `chunk ${id.toString('hex')} ends at ${offset + length} beyond the pack's ${info.size} bytes (truncated)`);
     }
-  }
+  });
   // Without points forgotten in a locked repository (their manifests wait for the lock to lapse).
   const pointIds = await repo.listPointIds({ signal });
   const manifests: Manifest[] = [];
@@ -91,8 +88,7 @@ export async function verifyRepository(repo: Repository, processor: BlockProcess
   }
   const chosen = options.points ? manifests.filter((m) => options.points!.includes(m.id)) : manifests;
   // Chunks in missing or truncated packs are reported above; reading their trees would throw store errors.
-  const readable = new ChunkIndex();
-  for (const [key, chunks] of loaded) readable.add(key, chunks.filter((c) => (packs.get(c.pack.id)?.size ?? -1) >= c.offset + c.length));
+  const readable = damaged.size === 0 ? index : await readableIndex(repo, index, packs, signal);
   const refs = await collectReferences(repo, readable, chosen, { signal });
   problems.push(...refs.problems);
   const wantedPacks = new Set<string>();
@@ -110,6 +106,16 @@ export async function verifyRepository(repo: Repository, processor: BlockProcess
   return report;
 }
 
+/** The index without the chunks that missing or truncated packs cannot hold (index objects read again: a rare path). */
+async function readableIndex(repo: Repository, index: ChunkIndex, packs: Map<string, ObjectInfo>, signal?: AbortSignal): Promise<ChunkIndex> {
+  const readable = new ChunkIndex();
+  for (const key of index.objects.keys()) {
+    const chunks = await repo.readIndexObject(key, { signal });
+    readable.add(key, chunks.filter((c) => (packs.get(c.pack.id)?.size ?? -1) >= c.offset + c.length));
+  }
+  return readable;
+}
+
 /** Pack bytes per task: a pack is read in pieces of about this size, each authenticated on a lane. */
 const PIECE = 4 * 1024 * 1024;
 /** Bytes read from a pack's end to find its trailer (read again, exactly, when the trailer is longer). */
@@ -123,11 +129,11 @@ const TAIL = 64 * 1024;
 async function verifyPacks(repo: Repository, processor: BlockProcessor, index: ChunkIndex, packs: Array<[string, number]>, report: VerifyReport, options: VerifyOptions): Promise<void> {
   const { signal } = options;
   const byPack = new Map<string, Array<[Buffer, number]>>();
-  for (const [id, e] of index.entries()) {
-    const list = byPack.get(e.pack.id) ?? [];
-    list.push([id, e.offset]);
-    byPack.set(e.pack.id, list);
-  }
+  index.forEachEntry((pack, offset, _length, id) => {
+    let list = byPack.get(pack.id);
+    if (!list) byPack.set(pack.id, (list = []));
+    list.push([id, offset]);
+  });
   let total = 0;
   for (const [p] of packs) total += byPack.get(p)?.length ?? 0;
   let done = 0;

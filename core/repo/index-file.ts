@@ -153,17 +153,31 @@ export class ChunkIndex {
   /** Adds an index object's plaintext as encodeIndex wrote it, without decoding it into objects. */
   addEncoded(indexKey: string, buf: Buffer): void {
     const { packs, count, at } = indexLayout(buf, indexKey);
+    // Checked whole before any entry goes in: a damaged object adds nothing.
+    for (let i = 0, o = at; i < count; i++, o += ENTRY) packNumber(buf, o, i, packs.length, indexKey);
     this.#reserve(count);
     const named = new Set<string>();
     for (let i = 0, o = at; i < count; i++, o += ENTRY) {
-      const pack = packs[packNumber(buf, o, i, packs.length, indexKey)];
+      const pack = packs[buf.readUInt32LE(o + 32)];
       named.add(pack.id);
       this.#put(buf, o, pack, buf.readUInt32LE(o + 36), buf.readUInt32LE(o + 40), buf.readUInt32LE(o + 44), buf[o + 48], buf[o + 49]);
     }
     this.objects.set(indexKey, named);
   }
   *entries(): IterableIterator<[Buffer, IndexEntry]> {
-    for (let e = 0; e < this.#count; e++) yield [Buffer.from(this.#ids.subarray(e * CHUNK_ID_LENGTH, (e + 1) * CHUNK_ID_LENGTH)), this.#entry(e)];
+    for (let e = 0; e < this.#count; e++) yield [Buffer.from(this.#idView(e)), this.#entry(e)];
+  }
+  /**
+   * Visits every entry without building it: its pack, offset and length, and its id as a view of
+   * the index's own memory (valid until the next add; copy it to keep it).
+   */
+  forEachEntry(fn: (pack: PackRef, offset: number, length: number, id: Buffer) => void): void {
+    const f = this.#fields;
+    for (let e = 0, o = 0; e < this.#count; e++, o += FIELDS) fn(this.#packs[f[o]], f[o + 1], f[o + 2], this.#idView(e));
+  }
+
+  #idView(e: number): Buffer {
+    return this.#ids.subarray(e * CHUNK_ID_LENGTH, (e + 1) * CHUNK_ID_LENGTH);
   }
 
   #entry(e: number): IndexEntry {
