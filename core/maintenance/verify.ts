@@ -81,11 +81,7 @@ export async function verifyRepository(repo: Repository, processor: BlockProcess
   });
   // Without points forgotten in a locked repository (their manifests wait for the lock to lapse).
   const pointIds = await repo.listPointIds({ signal });
-  const manifests: Manifest[] = [];
-  for (const id of pointIds) {
-    const m = await catchCorrupt(`${POINTS_PREFIX}${id}`, () => repo.readManifest(id, { signal }));
-    if (m) manifests.push(m);
-  }
+  const manifests = (await mapLimit(pointIds, 8, (id) => catchCorrupt(`${POINTS_PREFIX}${id}`, () => repo.readManifest(id, { signal })))).filter((m): m is Manifest => m !== null);
   const chosen = options.points ? manifests.filter((m) => options.points!.includes(m.id)) : manifests;
   // Chunks in missing or truncated packs are reported above; reading their trees would throw store errors.
   const readable = damaged.size === 0 ? index : await readableIndex(repo, index, packs, signal);

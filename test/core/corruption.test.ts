@@ -9,7 +9,7 @@ import { collectReferences } from '../../core/maintenance/referenced.ts';
 import { verifyRepository } from '../../core/maintenance/verify.ts';
 import { listAll, ObjectNotFoundError, StoreError } from '../../core/store/object-store.ts';
 import { mixedImage } from '../support/images.ts';
-import { backup, newCtx, processorFor, reopen, restoreBytes, type Ctx } from '../support/repo-scenarios.ts';
+import { backup, newCtx, packIds, processorFor, referencedPacks, reopen, restoreBytes, type Ctx } from '../support/repo-scenarios.ts';
 
 const image = mixedImage('corruption', 1536 * 1024 + 999);
 
@@ -165,5 +165,28 @@ describe('one damaged object in a committed repository', () => {
     const { ctx, id } = await committed();
     assert.deepEqual(await verifyProblems(ctx), []);
     assert.equal(await restoreOutcome(ctx, id, ''), 'exact');
+  });
+});
+
+describe('verify --full checks the packs restore points use, and only those', () => {
+  it('damage in a pack no point references (forgotten, not yet pruned) is not a finding; damage in a used one is', async () => {
+    const ctx = await newCtx();
+    const kept = await backup(ctx, 'vol-1', image);
+    const gone = await backup(ctx, 'vol-2', mixedImage('corruption-other', 1536 * 1024 + 77));
+    const before = await verifyRepository(ctx.repo, ctx.processor, { full: true });
+    assert.deepEqual(before.problems, []);
+    await ctx.repo.deleteManifest(gone.manifest.id);
+    const used = await referencedPacks(ctx.repo);
+    const unused = [...(await packIds(ctx.memory))].filter((p) => !used.has(p));
+    assert.ok(unused.length > 0, 'the forgotten point left packs of its own');
+    await flipMiddle(ctx, packKey(unused[0]));
+    const all = await verifyRepository(ctx.repo, ctx.processor, { full: true });
+    assert.deepEqual(all.problems, [], 'a pack only a forgotten point used is garbage for prune, not damage');
+    const chosen = await verifyRepository(ctx.repo, ctx.processor, { full: true, points: [kept.manifest.id] });
+    assert.equal(all.chunksChecked, chosen.chunksChecked, 'the same chunks checked with every point as with the only one left');
+    assert.ok(all.chunksChecked > 0 && all.chunksChecked < before.chunksChecked);
+    const damaged = packKey([...used][0]);
+    await flipMiddle(ctx, damaged);
+    await assertVerifyNames(ctx, damaged);
   });
 });
