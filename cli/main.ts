@@ -1,8 +1,16 @@
 // The `cloudkeep` command line: parses arguments, runs one command, maps errors to exit codes.
 import { Command, CommanderError } from 'commander';
+import { setFlagsFromString } from 'node:v8';
 import type { GlobalOptions } from './context.ts';
 import { describeError, exitCodeFor } from './errors.ts';
 type Register = (program: Command, globals: () => GlobalOptions) => void;
+
+// The young generation keeps its first size instead of doubling whenever many objects survive a
+// scavenge (V8's default grows it to 3 x 16 MiB): a backup's chunk records survive in bulk, and the
+// grown space stayed committed. Measured on the 4 GiB benchmark: full backup peak RSS 345-350 ->
+// 286 MiB, verify ~290 -> ~265 MiB, same wall time. A V8 flag read each time the space would grow,
+// so setting it here, before the work starts, takes effect (for worker threads too).
+setFlagsFromString('--semi-space-growth-factor=1');
 
 /**
  * Each command module, loaded on demand: a run of one command imports only its module (the others

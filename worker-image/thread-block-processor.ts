@@ -33,6 +33,9 @@ function movingTask(task: object, buffer: ArrayBuffer): object {
   return Piscina.move({ [Piscina.transferableSymbol]: [buffer], [Piscina.valueSymbol]: task } as never) as object;
 }
 
+/** Bytes of a new lent buffer: a power of two of at least 1 MiB. */
+const sizeClass = (bytes: number): number => 2 ** Math.max(20, Math.ceil(Math.log2(Math.max(1, bytes))));
+
 export class ThreadBlockProcessor implements BlockProcessor {
   readonly lanes: number;
   readonly #setup: Promise<ProcessorSetup>;
@@ -117,8 +120,9 @@ export class ThreadBlockProcessor implements BlockProcessor {
     this.#keep(sealed[0]?.sealed.buffer);
   }
   spareBuffer(bytes: number): Buffer | undefined {
-    const buffer = this.#take(bytes);
-    if (!buffer) return undefined;
+    // None spare: a new one of the size class, so every buffer in this loop serves any later read
+    // (reads of exact sizes left outgrown ones to the GC: ~50 MiB of peak RSS in a 4 GiB verify).
+    const buffer = this.#take(bytes) ?? new ArrayBuffer(sizeClass(bytes));
     this.#lent.add(buffer);
     return Buffer.from(buffer);
   }

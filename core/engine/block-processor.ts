@@ -138,10 +138,18 @@ export const processorOps = {
   },
 };
 
-// Page-aligned, so restored runs can be written to the target with O_DIRECT.
+// Page-aligned, so restored runs can be written to the target with O_DIRECT. Reserved at
+// SCRATCH_MIN at once and doubled beyond: only the pages a task touches become resident, while
+// growing step by step to each larger task left every outgrown buffer resident until the thread's
+// next major GC (4 GiB restore: ~100 MiB of peak RSS).
+const SCRATCH_MIN = 16 * 1024 * 1024;
 let scratch: Buffer = Buffer.alloc(0);
 function scratchOf(n: number): Buffer {
-  if (scratch.length < n) scratch = allocAligned(n);
+  if (scratch.length < n) {
+    let size = Math.max(SCRATCH_MIN, scratch.length);
+    while (size < n) size *= 2;
+    scratch = allocAligned(size);
+  }
   return scratch;
 }
 

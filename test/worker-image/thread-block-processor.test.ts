@@ -57,5 +57,22 @@ describe('ThreadBlockProcessor', () => {
     never.warm();
     await never.close();
   });
-});
 
+  it('lends read buffers in power-of-two size classes and lends a handed-back one again for any read that fits', async () => {
+    const ctx = await makeRepo();
+    const processor = new ThreadBlockProcessor({ chunking: ctx.repo.params.chunking, compressionLevel: 1, chunkIdKey: ctx.repo.master.chunkIdKey, treeIdKey: ctx.repo.master.treeIdKey }, 1);
+    try {
+      const first = processor.spareBuffer(3 * 1024 * 1024 + 5)!;
+      assert.equal(first.length, 4 * 1024 * 1024, 'rounded up to its size class');
+      assert.equal(processor.spareBuffer(10)!.length, 1024 * 1024, 'at least 1 MiB');
+      // An open task moves the lent buffer to the thread, which hands it back with its result.
+      const results = await processor.openChunks(first.subarray(0, 0), [], Buffer.alloc(32), false);
+      assert.deepEqual(results, []);
+      const again = processor.spareBuffer(2 * 1024 * 1024)!;
+      assert.equal(again.length, 4 * 1024 * 1024, 'the handed-back buffer serves a smaller read');
+      assert.equal(first.buffer.byteLength, 0, 'the first view was moved to the thread (detached)');
+    } finally {
+      await processor.close();
+    }
+  });
+});
