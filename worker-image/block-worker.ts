@@ -3,7 +3,8 @@
 import { workerData } from 'node:worker_threads';
 import { tidy } from './tidy.ts';
 import { Piscina } from 'piscina';
-import { processorOps, type ChunkToOpen, type ChunkToRestore, type ChunkToSeal, type FileTarget, type ProcessorSetup } from '../core/engine/block-processor.ts';
+import { write } from 'node:fs';
+import { processorOps, rawBytes, scratchBuffer, type ChunkToOpen, type ChunkToRestore, type ChunkToSeal, type FileTarget, type ProcessorSetup } from '../core/engine/block-processor.ts';
 
 // The setup arrives in shared memory once the repository is open (the thread may start earlier,
 // while the key is derived); it is written before the first task is sent.
@@ -83,14 +84,39 @@ export function open(task: Input & { chunks: ChunkToOpen[]; key: Uint8Array; kee
   return moving({ reasons: out.map((r) => (r.ok ? null : r.reason)), lengths, data, input: back, ms: performance.now() - t }, data, back);
 }
 
-/** Opens and writes to the file from this thread; only the verdicts go back. */
-export function openToFile(task: Input & { chunks: ChunkToRestore[]; key: Uint8Array; file: FileTarget }) {
+/** Scratch buffers of this thread's restore tasks (page-aligned for direct writes); two tasks may be in flight. */
+const scratches: Buffer[] = [];
+
+/** Writes all of `len` bytes of buf[from...] at file offset `at` through the thread pool. */
+async function writeAll(fd: number, buf: Buffer, from: number, len: number, at: number): Promise<void> {
+  for (let done = 0; done < len; ) {
+    done += await new Promise<number>((resolve, reject) => write(fd, buf, from + done, len - done, at + done, (err, n) => (err ? reject(err) : resolve(n))));
+  }
+}
+
+/**
+ * Opens and writes to the file from this thread; only the verdicts go back. The writes run in the
+ * background of the thread, so it opens the next task's chunks (two tasks per thread) while the
+ * device takes this one's: a direct write waits for the device.
+ */
+export async function openToFile(task: Input & { chunks: ChunkToRestore[]; key: Uint8Array; file: FileTarget }) {
   const t = performance.now();
   const input = inputOf(task);
-  const r = processorOps.openToFile(setupNow(), input, fixIds(task.chunks), asBuffer(task.key), task.file);
-  // The cipher's output per chunk is dead now; a moved-in pack piece goes back to the caller for reuse.
-  tidy(input.length);
-  const back = task.data instanceof ArrayBuffer ? task.data : null;
-  const result = { ...r, input: back, ms: performance.now() - t - r.writeMs };
-  return back ? moving(result, back) : result;
+  const need = rawBytes(task.chunks);
+  const i = scratches.findIndex((b) => b.length >= need);
+  const out = i >= 0 ? scratches.splice(i, 1)[0] : scratchBuffer(need);
+  try {
+    const { reasons, writes } = processorOps.decodeForFile(setupNow(), input, fixIds(task.chunks), asBuffer(task.key), task.file, out);
+    // The cipher's output per chunk is dead now.
+    tidy(input.length);
+    const ms = performance.now() - t;
+    const started = performance.now();
+    await Promise.all(writes.map(([fd, at, from, len]) => writeAll(fd, out, from, len, at)));
+    // A moved-in pack piece goes back to the caller for reuse.
+    const back = task.data instanceof ArrayBuffer ? task.data : null;
+    const result = { reasons, bytesWritten: writes.reduce((a, w) => a + w[3], 0), writeMs: performance.now() - started, input: back, ms };
+    return back ? moving(result, back) : result;
+  } finally {
+    if (scratches.length < 2) scratches.push(out);
+  }
 }

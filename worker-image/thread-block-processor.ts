@@ -72,6 +72,9 @@ export class ThreadBlockProcessor implements BlockProcessor {
       minThreads,
       maxThreads: this.lanes,
       idleTimeout: 60_000,
+      // Two tasks per thread: a restore task's writes overlap the next task's decoding (the other
+      // tasks are synchronous and simply queue).
+      concurrentTasksPerWorker: 2,
       // No resourceLimits: a small young generation promotes task buffers to the old space, where
       // they wait for a major GC (measured: +60-100 MiB peak RSS in a full backup).
       workerData: { setupBuffer: this.#setupBuffer },

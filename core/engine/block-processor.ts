@@ -116,7 +116,23 @@ export const processorOps = {
   },
   /** openChunks into a scratch buffer reused by the thread, then merged positioned writes. */
   openToFile(setup: ProcessorSetup, data: Uint8Array, chunks: ChunkToRestore[], key: Buffer, file: FileTarget): FileWriteResult {
-    const out = scratchOf(chunks.reduce((a, c) => a + c.rawLength, 0));
+    const out = scratchOf(rawBytes(chunks));
+    const { reasons, writes } = processorOps.decodeForFile(setup, data, chunks, key, file, out);
+    const started = performance.now();
+    let bytesWritten = 0;
+    for (const [fd, at, from, len] of writes) {
+      for (let done = 0; done < len; ) done += writeSync(fd, out, from + done, len - done, at + done);
+      bytesWritten += len;
+    }
+    return { reasons, bytesWritten, writeMs: performance.now() - started };
+  },
+  /**
+   * Opens chunks back to back into `out` (room for rawBytes(chunks)) and plans the writes of the
+   * sound ones: [descriptor, file offset, offset in out, length], neighbours in both file and
+   * buffer merged; runs of DIRECT_RUN_MIN or more, block-aligned in memory and file, go through the
+   * target's direct descriptor, shorter ones through the page cache (a direct write waits for the device).
+   */
+  decodeForFile(setup: ProcessorSetup, data: Uint8Array, chunks: ChunkToRestore[], key: Buffer, file: FileTarget, out: Buffer): { reasons: Array<string | null>; writes: FileWrite[] } {
     const reasons: Array<string | null> = [];
     const pieces: Array<[number, number, number]> = [];
     let offset = 0;
@@ -132,11 +148,18 @@ export const processorOps = {
       }
       offset += c.rawLength;
     }
-    const started = performance.now();
-    const bytesWritten = writeRuns(file, out, pieces);
-    return { reasons, bytesWritten, writeMs: performance.now() - started };
+    return { reasons, writes: planWrites(file, out, pieces) };
   },
 };
+
+/** One positioned write of a restore: [descriptor, file offset, offset in the buffer, length]. */
+export type FileWrite = [number, number, number, number];
+
+/** Bytes that the chunks open to, back to back. */
+export const rawBytes = (chunks: ChunkToOpen[]): number => chunks.reduce((a, c) => a + c.rawLength, 0);
+
+/** Shorter runs are written through the page cache. */
+const DIRECT_RUN_MIN = 256 * 1024;
 
 // Page-aligned, so restored runs can be written to the target with O_DIRECT. Reserved at
 // SCRATCH_MIN at once and doubled beyond: only the pages a task touches become resident, while
@@ -145,33 +168,32 @@ export const processorOps = {
 const SCRATCH_MIN = 16 * 1024 * 1024;
 let scratch: Buffer = Buffer.alloc(0);
 function scratchOf(n: number): Buffer {
-  if (scratch.length < n) {
-    let size = Math.max(SCRATCH_MIN, scratch.length);
-    while (size < n) size *= 2;
-    scratch = allocAligned(size);
-  }
+  if (scratch.length < n) scratch = scratchBuffer(n, scratch.length);
   return scratch;
 }
 
-/**
- * Writes pieces [file offset, buffer offset, length]; neighbours in both file and buffer become one
- * write, through the target's direct descriptor when the run is block-aligned in memory and file.
- */
-function writeRuns(file: FileTarget, buf: Buffer, pieces: Array<[number, number, number]>): number {
+/** A page-aligned scratch buffer of at least `n` bytes: SCRATCH_MIN, or `outgrown` doubled until it fits. */
+export function scratchBuffer(n: number, outgrown = 0): Buffer {
+  let size = Math.max(SCRATCH_MIN, outgrown);
+  while (size < n) size *= 2;
+  return allocAligned(size);
+}
+
+/** Merges pieces [file offset, buffer offset, length] that are neighbours in both file and buffer, and picks each run's descriptor. */
+function planWrites(file: FileTarget, buf: Buffer, pieces: Array<[number, number, number]>): FileWrite[] {
   const direct = file.directFd !== undefined && file.directFd !== null && isAligned(buf) ? file.directFd : null;
   pieces.sort((a, b) => a[0] - b[0]);
-  let total = 0;
+  const writes: FileWrite[] = [];
   for (let i = 0; i < pieces.length; ) {
     const [at, from] = pieces[i];
     let len = pieces[i][2];
     let j = i + 1;
     while (j < pieces.length && pieces[j][0] === at + len && pieces[j][1] === from + len) len += pieces[j++][2];
-    const fd = direct !== null && at % DIRECT_ALIGN === 0 && from % DIRECT_ALIGN === 0 && len % DIRECT_ALIGN === 0 ? direct : file.fd;
-    for (let done = 0; done < len; ) done += writeSync(fd, buf, from + done, len - done, at + done);
-    total += len;
+    const aligned = at % DIRECT_ALIGN === 0 && from % DIRECT_ALIGN === 0 && len % DIRECT_ALIGN === 0;
+    writes.push([direct !== null && aligned && len >= DIRECT_RUN_MIN ? direct : file.fd, at, from, len]);
     i = j;
   }
-  return total;
+  return writes;
 }
 
 /** Runs everything on the calling thread: for tests and small jobs. */

@@ -10,6 +10,7 @@ import { allocAligned, alignUp, DIRECT_ALIGN, isAligned } from '../../core/util/
 import { createFile, DIRECT_MIN, directWritable, openDirect, writeWholeFile } from '../../providers/local/direct-io.ts';
 import { FileObjectStore } from '../../providers/local/file-object-store.ts';
 import { FileVolumeSink } from '../../providers/local/file-volume-sink.ts';
+import { ThreadBlockProcessor } from '../../worker-image/thread-block-processor.ts';
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'ck-direct-'));
@@ -80,33 +81,43 @@ test('FileObjectStore puts aligned objects directly and reads them back byte for
     assert.ok(piece.equals(pattern(size, 9).subarray(size - 100)));
   }));
 
-test('restore runs through the sink\'s direct descriptor land where they belong, unaligned ones through the buffered one', () =>
-  withDir(async (dir) => {
-    const path = join(dir, 'restored.img');
-    const sink = new FileVolumeSink(path);
-    const fd = await sink.fileDescriptor();
-    const directFd = await sink.directDescriptor();
-    if (process.platform === 'linux') assert.notEqual(directFd, null, 'ext4 and most Linux file systems allow O_DIRECT');
-    const idKey = Buffer.alloc(32, 3);
-    const key = Buffer.alloc(32, 4);
-    const processor = new InlineBlockProcessor({ chunking: { blockSize: 512 * 1024, pageSize: 4096, subChunkAverage: 64 * 1024, subChunkMin: 16 * 1024 }, compressionLevel: 1, chunkIdKey: idKey, treeIdKey: idKey } as never);
-    const a = pattern(64 * 1024, 1);
-    const b = pattern(5000, 2); // not a whole block: written through the buffered descriptor
-    const size = 3 * 64 * 1024 + 5000;
-    const sealedA = sealChunk(a, chunkId(idKey, a), CHUNK_KIND.data, key, 1);
-    const sealedB = sealChunk(b, chunkId(idKey, b), CHUNK_KIND.data, key, 1);
-    const input = Buffer.concat([sealedA.sealed, sealedB.sealed]);
-    const r = await processor.openToFile(input, [
-      { start: 0, length: sealedA.sealed.length, id: chunkId(idKey, a), kind: CHUNK_KIND.data, flags: sealedA.flags, rawLength: a.length, targets: [0, 2 * 64 * 1024] },
-      { start: sealedA.sealed.length, length: sealedB.sealed.length, id: chunkId(idKey, b), kind: CHUNK_KIND.data, flags: sealedB.flags, rawLength: b.length, targets: [3 * 64 * 1024] },
-    ], key, { fd, size, directFd });
-    assert.deepEqual(r.reasons, [null, null]);
-    assert.equal(r.bytesWritten, 2 * a.length + b.length);
-    await sink.finish(size);
-    const back = await readFile(path);
-    assert.ok(back.subarray(0, a.length).equals(a));
-    assert.ok(back.subarray(a.length, 2 * a.length).every((x) => x === 0), 'the gap stays zero');
-    assert.ok(back.subarray(2 * a.length, 3 * a.length).equals(a));
-    assert.ok(back.subarray(3 * a.length).equals(b));
-    assert.equal(await openDirect(join(dir, 'missing')).catch((e: NodeJS.ErrnoException) => e.code), 'ENOENT');
-  }));
+for (const lanes of ['inline', 'thread'] as const) {
+  test(`restore runs (${lanes}) through the sink's direct descriptor land where they belong, short or unaligned ones through the buffered one`, () =>
+    withDir(async (dir) => {
+      const path = join(dir, 'restored.img');
+      const sink = new FileVolumeSink(path);
+      const fd = await sink.fileDescriptor();
+      const directFd = await sink.directDescriptor();
+      if (process.platform === 'linux') assert.notEqual(directFd, null, 'ext4 and most Linux file systems allow O_DIRECT');
+      const idKey = Buffer.alloc(32, 3);
+      const key = Buffer.alloc(32, 4);
+      const setup = { chunking: { blockSize: 512 * 1024, pageSize: 4096, subChunkAverage: 64 * 1024, subChunkMin: 16 * 1024 }, compressionLevel: 1, chunkIdKey: idKey, treeIdKey: idKey };
+      const processor = lanes === 'inline' ? new InlineBlockProcessor(setup) : new ThreadBlockProcessor(setup, 1);
+      try {
+        const a = pattern(256 * 1024, 1); // a run long enough to go direct
+        const b = pattern(5000, 2); // not a whole block: written through the buffered descriptor
+        const size = 3 * a.length + b.length;
+        const sealedA = sealChunk(a, chunkId(idKey, a), CHUNK_KIND.data, key, 1);
+        const sealedB = sealChunk(b, chunkId(idKey, b), CHUNK_KIND.data, key, 1);
+        const input = Buffer.concat([sealedA.sealed, sealedB.sealed]);
+        const r = await processor.openToFile(input, [
+          { start: 0, length: sealedA.sealed.length, id: chunkId(idKey, a), kind: CHUNK_KIND.data, flags: sealedA.flags, rawLength: a.length, targets: [0, 2 * a.length] },
+          { start: sealedA.sealed.length, length: sealedB.sealed.length, id: chunkId(idKey, b), kind: CHUNK_KIND.data, flags: sealedB.flags, rawLength: b.length, targets: [3 * a.length] },
+        ], key, { fd, size, directFd });
+        assert.deepEqual(r.reasons, [null, null]);
+        assert.equal(r.bytesWritten, 2 * a.length + b.length);
+        await sink.finish(size);
+        const back = await readFile(path);
+        assert.ok(back.subarray(0, a.length).equals(a));
+        assert.ok(back.subarray(a.length, 2 * a.length).every((x) => x === 0), 'the gap stays zero');
+        assert.ok(back.subarray(2 * a.length, 3 * a.length).equals(a));
+        assert.ok(back.subarray(3 * a.length).equals(b));
+      } finally {
+        await processor.close();
+      }
+    }));
+}
+
+test('openDirect refuses a missing file with its error', async () => {
+  assert.equal(await openDirect(join(tmpdir(), 'ck-direct-missing', 'x')).catch((e: NodeJS.ErrnoException) => e.code), 'ENOENT');
+});
