@@ -111,7 +111,10 @@ export async function openToFile(task: Input & { chunks: ChunkToRestore[]; key: 
     tidy(input.length);
     const ms = performance.now() - t;
     const started = performance.now();
-    await Promise.all(writes.map(([fd, at, from, len]) => writeAll(fd, out, from, len, at)));
+    // Every write settles before `out` can serve another task; then the first failure, if any, fails this one.
+    const settled = await Promise.allSettled(writes.map(([fd, at, from, len]) => writeAll(fd, out, from, len, at)));
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
     // A moved-in pack piece goes back to the caller for reuse.
     const back = task.data instanceof ArrayBuffer ? task.data : null;
     const result = { reasons, bytesWritten: writes.reduce((a, w) => a + w[3], 0), writeMs: performance.now() - started, input: back, ms };
