@@ -1,4 +1,5 @@
-// Appends sealed chunks into packs of the target size and uploads them with bounded concurrency.
+// Appends sealed chunks into packs of the target size: streamed to stores that take uploads
+// (PackStream), else built whole in a buffer and put, with bounded concurrency.
 import { randomBytes } from 'node:crypto';
 import type { IoOptions, ObjectStore, PlacementHint, PutOptions } from '../store/object-store.ts';
 import type { BusyTimer } from '../engine/stage-timer.ts';
@@ -8,7 +9,11 @@ import type { SealedChunk } from './block-codec.ts';
 import type { IndexedChunk, PackRef } from './index-file.ts';
 import { packKey, randomName } from './layout.ts';
 import { PACK_HEADER_LENGTH, packDataKey, packHeader, packTrailer, type PackEntry } from './pack.ts';
+import { PackStream } from './pack-stream.ts';
 import type { Repository } from './repository.ts';
+
+/** Packs of at least this target size are streamed to stores that take uploads (PackStream). */
+const STREAM_MIN = 16 * 1024 * 1024;
 
 export class PackWriter {
   readonly salt = randomBytes(16);
@@ -25,6 +30,8 @@ export class PackWriter {
   #entries: PackEntry[] = [];
   #size = 0;
   #error: unknown = undefined;
+  /** Packs written through the store's upload as they fill, when it takes uploads (see PackStream); null: whole packs. */
+  #stream: PackStream | null;
   readonly written: IndexedChunk[] = [];
   packsWritten = 0;
   bytesWritten = 0;
@@ -36,7 +43,7 @@ export class PackWriter {
 
   constructor(
     repo: Repository,
-    options: IoOptions & { uploadConcurrency?: number; timer?: BusyTimer; store?: ObjectStore; placement?: PlacementHint; kind?: 'pack' | 'tree-pack'; targetSize?: number } = {},
+    options: IoOptions & { uploadConcurrency?: number; timer?: BusyTimer; store?: ObjectStore; placement?: PlacementHint; kind?: 'pack' | 'tree-pack'; targetSize?: number; stream?: boolean } = {},
   ) {
     this.kind = options.kind ?? 'pack';
     this.#target = options.targetSize ?? repo.params.packTargetSize;
@@ -48,11 +55,33 @@ export class PackWriter {
     this.#uploads = new Semaphore(options.uploadConcurrency ?? 1);
     this.#timer = options.timer;
     this.#options = { signal: options.signal, placement: options.placement };
+    // Small packs (tree packs) cost less whole than two stages.
+    const stream = options.stream ?? this.#target >= STREAM_MIN;
+    this.#stream =
+      stream && typeof this.#store.beginUpload === 'function'
+        ? new PackStream(this.#store, {
+            key: this.key,
+            salt: this.salt,
+            target: this.#target,
+            kind: this.kind,
+            put: this.#options,
+            timer: this.#timer,
+            onWritten: (entries, ref, size) => this.#wrote(entries, ref, size),
+          })
+        : null;
+  }
+
+  #wrote(entries: PackEntry[], ref: PackRef, size: number): void {
+    for (const e of entries) this.written.push({ ...e, pack: ref });
+    this.packsWritten++;
+    this.bytesWritten += size;
   }
 
   /** Adds a chunk; waits when too many packs are uploading (back-pressure bounds memory). */
   async add(id: Buffer, kind: number, chunk: SealedChunk): Promise<void> {
     if (this.#error !== undefined) throw this.#error;
+    // A store that gives no upload after all gets whole packs from then on.
+    if (this.#stream && !this.#stream.unsupported && (await this.#stream.add(id, kind, chunk))) return;
     const target = this.#target;
     if (this.#buffer && this.#size + chunk.sealed.length > this.#buffer.length) await this.#seal();
     if (!this.#buffer) {
@@ -88,9 +117,7 @@ export class PackWriter {
       try {
         const put = () => this.#store.put(packKey(packId), full, { ...this.#options, kind: this.kind });
         await (this.#timer ? this.#timer.time(put) : put());
-        for (const e of entries) this.written.push({ ...e, pack: ref });
-        this.packsWritten++;
-        this.bytesWritten += full.length;
+        this.#wrote(entries, ref, full.length);
         if (full.buffer === buffer.buffer) this.#spare = buffer;
       } catch (err) {
         this.#error ??= err;
@@ -104,6 +131,7 @@ export class PackWriter {
 
   /** Seals the open pack and waits for every upload; throws the first upload error. */
   async flush(): Promise<IndexedChunk[]> {
+    await this.#stream?.flush();
     await this.#seal();
     while (this.#pending.size > 0) await Promise.all([...this.#pending]);
     if (this.#error !== undefined) throw this.#error;

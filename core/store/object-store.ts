@@ -89,9 +89,24 @@ export interface ObjectDeleter {
   delete(key: string, options?: IoOptions): Promise<void>;
 }
 
+/**
+ * An object written in pieces, for stores that can take one without holding it whole: nothing is
+ * visible under its key until commit, which is atomic and durable as a put of the same kind is.
+ */
+export interface ObjectUpload {
+  /** Appends bytes at the end; `data` must stay unchanged until this resolves. */
+  append(data: Uint8Array): Promise<void>;
+  /** Appends the last bytes and puts the object in place. */
+  commit(last: Uint8Array): Promise<void>;
+  /** Leaves no object (and no temporary one). */
+  abort(): Promise<void>;
+}
+
 export interface ObjectStore extends ObjectReader, ObjectLister, ObjectWriter, ObjectDeleter {
   /** Makes every earlier put durable (stores that defer pack durability implement it). */
   flush?(options?: IoOptions): Promise<void>;
+  /** Starts an object written in pieces; null (or no such method) when the store cannot: the caller puts instead. */
+  beginUpload?(key: string, options?: PutOptions): Promise<ObjectUpload | null>;
   /** A short description for messages, e.g. "file:///var/backups/repo". Never holds secrets. */
   readonly description: string;
   readonly capabilities: StoreCapabilities;

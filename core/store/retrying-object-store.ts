@@ -8,6 +8,7 @@ import {
   ObjectNotFoundError,
   UnsupportedOperationError,
   type ObjectLocker,
+  type ObjectUpload,
   type ObjectRetention,
   type ObjectTiering,
   type RehydrateOptions,
@@ -94,6 +95,11 @@ export class RetryingObjectStore implements ObjectStore, ObjectLocker, ObjectTie
     const caps = this.inner.capabilities;
     // storageTiers only with the ObjectTiering role behind it, so isObjectTiering(this) tells the truth.
     return caps.storageTiers && !isObjectTiering(this.inner) ? { ...caps, storageTiers: false } : caps;
+  }
+
+  /** Passed through without retries: a failed piece fails the upload, which its writer aborts. */
+  async beginUpload(key: string, options?: PutOptions): Promise<ObjectUpload | null> {
+    return (await this.inner.beginUpload?.(key, options)) ?? null;
   }
 
   put(key: string, data: Uint8Array, options?: PutOptions): Promise<void> {

@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CloudkeepError, throwIfAborted } from '../../core/errors.ts';
 import { createFile, directWritable, writeWholeFile } from './direct-io.ts';
+import { FileUpload, type TempFile } from './file-upload.ts';
 import { syncDirectory } from './image-files.ts';
 import { SharedReadHandles } from './shared-read-handles.ts';
 import { mapLimit } from '../../core/util/concurrency.ts';
@@ -16,6 +17,7 @@ import {
   type IoOptions,
   type ObjectInfo,
   type ObjectStore,
+  type ObjectUpload,
   type PutOptions,
   type StoreCapabilities,
 } from '../../core/store/object-store.ts';
@@ -71,50 +73,80 @@ export class FileObjectStore implements ObjectStore {
   }
 
   async put(key: string, data: Uint8Array, options: PutOptions = {}): Promise<void> {
+    const temp = await this.#createTemp(key, directWritable(data), options);
+    try {
+      throwIfAborted(options.signal);
+      await writeWholeFile(temp.file, data);
+    } catch (err) {
+      await temp.discard();
+      throw this.translate(err, 'put', key);
+    }
+    await temp.commit();
+  }
+
+  /** An object written to its temp file as it comes: whole aligned blocks directly, the rest through the page cache. */
+  async beginUpload(key: string, options: PutOptions = {}): Promise<ObjectUpload> {
+    return new FileUpload(await this.#createTemp(key, true, options), (err) => this.translate(err, 'put', key));
+  }
+
+  /**
+   * A new temp file beside `key`'s path, and how to put it in place (fsync, or deferred for packs;
+   * close, rename, directory sync) or discard it. Nothing is visible under `key` before commit.
+   */
+  async #createTemp(key: string, direct: boolean, options: PutOptions): Promise<TempFile> {
     const { signal } = options;
     const target = this.pathOf(key);
     const dir = dirname(target);
-    const temp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    const path = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
     // Packs are made durable in batches (flush); anything else first makes every earlier put durable.
     const deferred = options.kind === 'pack' || options.kind === 'tree-pack';
-    if (!deferred) await this.flush({ signal });
-    let handle: FileHandle | undefined;
     let file: { handle: FileHandle; direct: boolean } | undefined;
     try {
+      if (!deferred) await this.flush({ signal });
       // A concurrent delete may prune directories between our mkdir and the temp file pinning them; remake them.
-      for (let attempt = 1; handle === undefined; attempt++) {
+      for (let attempt = 1; file === undefined; attempt++) {
         throwIfAborted(signal);
         try {
           await mkdir(dir, { recursive: true });
           throwIfAborted(signal);
-          file = await createFile(temp, directWritable(data));
-          handle = file.handle;
+          file = await createFile(path, direct);
         } catch (err) {
           if (attempt >= 5 || codeOf(err) !== 'ENOENT') throw err;
         }
       }
-      throwIfAborted(signal);
-      await writeWholeFile(file!, data);
-      throwIfAborted(signal);
-      if (!deferred) await handle.sync();
-      await handle.close();
-      handle = undefined;
-      throwIfAborted(signal);
-      await rename(temp, target);
     } catch (err) {
-      await handle?.close().catch(() => {});
-      await unlink(temp).catch(() => {});
       throw this.translate(err, 'put', key);
     }
-    if (deferred) {
-      this.#pendingFiles.add(target);
-      this.#pendingDirs.add(dir);
-      return;
-    }
-    // The object is visible now; cancelling here would report failure for a completed put.
-    await syncDirectory(dir).catch((err: unknown) => {
-      throw this.translate(err, 'put', key);
-    });
+    const opened = file;
+    let closed = false;
+    const discard = async () => {
+      if (!closed) await opened.handle.close().catch(() => {});
+      closed = true;
+      await unlink(path).catch(() => {});
+    };
+    const commit = async () => {
+      try {
+        throwIfAborted(signal);
+        if (!deferred) await opened.handle.sync();
+        closed = true;
+        await opened.handle.close();
+        throwIfAborted(signal);
+        await rename(path, target);
+      } catch (err) {
+        await discard();
+        throw this.translate(err, 'put', key);
+      }
+      if (deferred) {
+        this.#pendingFiles.add(target);
+        this.#pendingDirs.add(dir);
+        return;
+      }
+      // The object is visible now; cancelling here would report failure for a completed put.
+      await syncDirectory(dir).catch((err: unknown) => {
+        throw this.translate(err, 'put', key);
+      });
+    };
+    return { path, file: opened, commit, discard };
   }
 
   async get(key: string, options: GetOptions = {}): Promise<Buffer> {
