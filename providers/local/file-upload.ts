@@ -29,30 +29,27 @@ export class FileUpload implements ObjectUpload {
   }
 
   async append(data: Uint8Array): Promise<void> {
+    await this.#piece(data, false);
+  }
+
+  async commit(last: Uint8Array): Promise<void> {
+    await this.#piece(last, true);
+    this.#ended = true;
+    await this.#temp.commit();
+  }
+
+  /** Writes the next piece at the end; a failure aborts the upload. */
+  async #piece(data: Uint8Array, last: boolean): Promise<void> {
     if (this.#ended) throw new Error('upload already committed or aborted: expected no more pieces');
     const at = this.#at;
     this.#at += data.length;
     try {
-      await this.#write(data, at, false);
+      await this.#write(data, at, last);
+      if (last) await this.#closeBuffered();
     } catch (err) {
       await this.abort();
       throw this.#translate(err);
     }
-  }
-
-  async commit(last: Uint8Array): Promise<void> {
-    if (this.#ended) throw new Error('upload already committed or aborted: expected one commit');
-    const at = this.#at;
-    this.#at += last.length;
-    try {
-      await this.#write(last, at, true);
-      await this.#closeBuffered();
-    } catch (err) {
-      await this.abort();
-      throw this.#translate(err);
-    }
-    this.#ended = true;
-    await this.#temp.commit();
   }
 
   async abort(): Promise<void> {
