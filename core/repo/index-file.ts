@@ -216,7 +216,13 @@ export class ChunkIndex {
       p = this.#packs.push(pack) - 1;
       this.#packNumbers.set(pack.id, p);
     }
-    this.#fields.set([p, offset, length, rawLength, flags | (kind << 8)], e * FIELDS);
+    const f = this.#fields;
+    const o = e * FIELDS;
+    f[o] = p;
+    f[o + 1] = offset;
+    f[o + 2] = length;
+    f[o + 3] = rawLength;
+    f[o + 4] = flags | (kind << 8);
   }
 
   /** Places entry e in the table (its id is stored already). */

@@ -1,10 +1,9 @@
-// Whole files written with O_DIRECT from page-aligned buffers (core/util/aligned-buffer.ts), so
-// large objects skip the page cache's copy; anything else, and file systems that refuse O_DIRECT
-// (tmpfs), take the ordinary buffered path.
+// Files opened for O_DIRECT writes from page-aligned buffers (core/util/aligned-buffer.ts), so large
+// objects skip the page cache's copy (the writes: file-upload.ts); file systems that refuse O_DIRECT
+// (tmpfs) get ordinary descriptors.
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { alignUp, isAligned } from '../../core/util/aligned-buffer.ts';
-import { writeFully } from './image-files.ts';
 
 const O_DIRECT: number = constants.O_DIRECT ?? 0;
 /** Smaller objects go through the page cache: a direct write's wait for the device is not worth it. */
@@ -36,18 +35,4 @@ export async function openDirect(path: string): Promise<FileHandle | null> {
     if ((err as NodeJS.ErrnoException).code === 'EINVAL') return null;
     throw err;
   }
-}
-
-/**
- * Writes all of `data` from offset 0 of a file made by createFile. Directly: whole blocks, the last
- * one padded from the room after `data` in its buffer (directWritable), then the file cut back to length.
- */
-export async function writeWholeFile(file: { handle: FileHandle; direct: boolean }, data: Uint8Array): Promise<void> {
-  if (!file.direct) {
-    await writeFully(file.handle, data, 0);
-    return;
-  }
-  const padded = alignUp(data.length);
-  await writeFully(file.handle, new Uint8Array(data.buffer, data.byteOffset, padded), 0);
-  if (padded > data.length) await file.handle.truncate(data.length);
 }

@@ -4,7 +4,7 @@ import { mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } fr
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CloudkeepError, throwIfAborted } from '../../core/errors.ts';
-import { createFile, directWritable, writeWholeFile } from './direct-io.ts';
+import { createFile, directWritable } from './direct-io.ts';
 import { FileUpload, type TempFile } from './file-upload.ts';
 import { syncDirectory } from './image-files.ts';
 import { SharedReadHandles } from './shared-read-handles.ts';
@@ -72,16 +72,9 @@ export class FileObjectStore implements ObjectStore {
     }
   }
 
+  /** A whole object: an upload of one piece (directly when `data` is large page-aligned memory). */
   async put(key: string, data: Uint8Array, options: PutOptions = {}): Promise<void> {
-    const temp = await this.#createTemp(key, directWritable(data), options);
-    try {
-      throwIfAborted(options.signal);
-      await writeWholeFile(temp.file, data);
-    } catch (err) {
-      await temp.discard();
-      throw this.translate(err, 'put', key);
-    }
-    await temp.commit();
+    await new FileUpload(await this.#createTemp(key, directWritable(data), options), (err) => this.translate(err, 'put', key)).commit(data);
   }
 
   /** An object written to its temp file as it comes: whole aligned blocks directly, the rest through the page cache. */

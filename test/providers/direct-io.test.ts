@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { InlineBlockProcessor } from '../../core/engine/block-processor.ts';
 import { chunkId, CHUNK_KIND, sealChunk } from '../../core/repo/block-codec.ts';
 import { allocAligned, alignUp, DIRECT_ALIGN, isAligned } from '../../core/util/aligned-buffer.ts';
-import { createFile, DIRECT_MIN, directWritable, openDirect, writeWholeFile } from '../../providers/local/direct-io.ts';
+import { createFile, DIRECT_MIN, directWritable, openDirect } from '../../providers/local/direct-io.ts';
+import { FileUpload } from '../../providers/local/file-upload.ts';
 import { FileObjectStore } from '../../providers/local/file-object-store.ts';
 import { FileVolumeSink } from '../../providers/local/file-volume-sink.ts';
 import { ThreadBlockProcessor } from '../../worker-image/thread-block-processor.ts';
@@ -57,9 +58,11 @@ test('whole files written directly hold exactly the data: the padded last block 
       const file = await createFile(path, directWritable(buf));
       try {
         if (process.platform === 'linux') assert.equal(file.direct, true, 'ext4 and most Linux file systems allow O_DIRECT');
-        await writeWholeFile(file, buf);
+        // One piece, as FileObjectStore.put writes it; committing here only closes the file.
+        const temp = { path, file, commit: () => file.handle.close(), discard: () => file.handle.close() };
+        await new FileUpload(temp, (err) => err).commit(buf);
       } finally {
-        await file.handle.close();
+        await file.handle.close().catch(() => undefined);
       }
       const back = await readFile(path);
       assert.equal(back.length, size);
