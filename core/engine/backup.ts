@@ -2,7 +2,8 @@
 import type { Clock } from '../clock.ts';
 import { InvalidArgumentError, throwIfAborted } from '../errors.ts';
 import { chunkId, CHUNK_KIND, sealChunk } from '../repo/block-codec.ts';
-import type { ChunkIndex } from '../repo/index-file.ts';
+import { IdTable } from '../repo/id-table.ts';
+import { ChunkIndex } from '../repo/index-file.ts';
 import { newPointId } from '../repo/layout.ts';
 import { chainGroup, type BackupStats, type DiskManifest, type Manifest, type ResourceRef, type StreamManifest } from '../repo/manifest.ts';
 import { backupStream, type StreamToBackUp } from './stream-backup.ts';
@@ -11,6 +12,7 @@ import type { Repository } from '../repo/repository.ts';
 import type { SnapshotRef, SnapshotSource } from '../snapshot/snapshot-source.ts';
 import type { RepositoryLimiter, RepositoryTask } from '../store/repository-limits.ts';
 import type { BlockProcessor } from './block-processor.ts';
+import { IndexWriter } from '../repo/index-writer.ts';
 import { BufferPool } from './buffer-pool.ts';
 import { DiskBackup, noteReuse, type DiskCounters } from './disk-backup.ts';
 import type { ProgressListener } from './progress.ts';
@@ -86,13 +88,15 @@ async function backUp(ctx: BackupContext, req: BackupRequest, task: RepositoryTa
   const timers = newTimers(clock, processor);
   const store = task?.store(repo.store, { throttling: timers.throttling, write: timers.targetWrite });
   const placement = { group: chainGroup(req.resource), role: req.parent ? ('incremental' as const) : ('full' as const) };
-  const packs = new PackWriter(repo, { timer: timers.targetWrite, signal, store, placement });
+  // Index objects go out as they fill, each naming chunks of packs already written (index-writer.ts).
+  const index = new IndexWriter(repo, { timer: timers.targetWrite, signal });
+  const packs = new PackWriter(repo, { timer: timers.targetWrite, signal, store, placement, index });
   // Maps go to their own small packs, kept hot: incrementals and prune read them even when data packs are archived.
-  const treePacks = new PackWriter(repo, { timer: timers.targetWrite, signal, store, placement, kind: 'tree-pack', targetSize: Math.min(repo.params.packTargetSize, 4 * 1024 * 1024) });
+  const treePacks = new PackWriter(repo, { timer: timers.targetWrite, signal, store, placement, kind: 'tree-pack', targetSize: Math.min(repo.params.packTargetSize, 4 * 1024 * 1024), index });
   const batchBlocks = ctx.batchBlocks ?? 4;
   const pool = new BufferPool(batchBlocks * repo.params.chunking.blockSize, processor.lanes * 3 + 2);
   const counters: DiskCounters = { bytesRead: 0, bytesZero: 0, bytesNew: 0, chunksNew: 0, chunksReused: 0, blocksRead: 0, bytesTotal: 0 };
-  const session = new Set<string>();
+  const session = new IdTable();
   const reused = new Map<string, Set<string>>();
   const partlyCarried = new Set<string>();
   const disks: DiskManifest[] = [];
@@ -113,15 +117,16 @@ async function backUp(ctx: BackupContext, req: BackupRequest, task: RepositoryTa
     ...partlyCarried,
   ];
   await ctx.beforeCommit?.({ reused, carriedTrees, packs, treePacks });
-  const written = [...(await packs.flush()), ...(await treePacks.flush())];
-  if (written.length > 0) await timers.targetWrite.time(() => repo.writeIndexObject(written, { signal }));
+  await packs.flush();
+  await treePacks.flush();
+  await index.flush();
   const finished = clock.now();
   const stages = stageStats(timers);
   const stats: BackupStats = {
     ...counters,
     bytesStored: packs.bytesWritten + treePacks.bytesWritten,
     packsWritten: packs.packsWritten + treePacks.packsWritten,
-    objectsWritten: packs.packsWritten + treePacks.packsWritten + (written.length > 0 ? 2 : 1),
+    objectsWritten: packs.packsWritten + treePacks.packsWritten + index.objectsWritten + 1,
     durationMs: finished - started,
     stages,
     bottleneck: bottleneck(stages),
@@ -145,13 +150,11 @@ async function backUp(ctx: BackupContext, req: BackupRequest, task: RepositoryTa
 }
 
 /** Stores a block-map segment as a tree chunk unless the repository has it already; returns its id. */
-async function storeTree(ctx: BackupContext, packs: PackWriter, session: Set<string>, reused: Map<string, Set<string>>, data: Buffer): Promise<string> {
+async function storeTree(ctx: BackupContext, packs: PackWriter, session: IdTable, reused: Map<string, Set<string>>, data: Buffer): Promise<string> {
   const id = chunkId(ctx.repo.master.treeIdKey, data);
-  const key = id.toString('latin1');
   const known = ctx.index.get(id);
-  if (known) noteReuse(reused, known.pack.id, key);
-  else if (!session.has(key)) {
-    session.add(key);
+  if (known) noteReuse(reused, known.pack.id, ChunkIndex.keyOf(id));
+  else if (session.add(id)) {
     await packs.add(id, CHUNK_KIND.tree, sealChunk(data, id, CHUNK_KIND.tree, packs.key, ctx.repo.params.compression.level));
   }
   return id.toString('hex');

@@ -1,8 +1,9 @@
 // One disk of a backup: plan which blocks to read, run them through the pipeline, build the block map.
 import type { Clock } from '../clock.ts';
-import { CorruptObjectError, InvalidArgumentError, throwIfAborted } from '../errors.ts';
-import { decodeSegment, encodeSegment, type BlockChunks } from '../repo/block-map.ts';
+import { InvalidArgumentError, throwIfAborted } from '../errors.ts';
+import { SegmentBuilder } from '../repo/block-map.ts';
 import { CHUNK_KIND } from '../repo/block-codec.ts';
+import type { IdTable } from '../repo/id-table.ts';
 import { ChunkIndex } from '../repo/index-file.ts';
 import type { DiskManifest } from '../repo/manifest.ts';
 import type { PackWriter } from '../repo/pack-writer.ts';
@@ -40,7 +41,8 @@ export interface DiskBackupDeps {
   packs: PackWriter;
   pool: BufferPool;
   batchBlocks: number;
-  session: Set<string>;
+  /** Chunks this session stores (claimed, maybe not yet written). */
+  session: IdTable;
   reused: Map<string, Set<string>>;
   /** Parent block-map trees whose chunks this backup keeps without noting each as reused (see PendingCommit.carriedTrees). */
   carriedTrees: Set<string>;
@@ -111,26 +113,23 @@ export class DiskBackup {
   async #segment(info: SnapshotInfo, s: number, nBlocks: number, blocks: number[], baseId: string | null, batches: Semaphore): Promise<string | null> {
     const first = s * SEGMENT_BLOCKS;
     const count = Math.min(SEGMENT_BLOCKS, nBlocks - first);
-    let map: BlockChunks[] = Array.from({ length: count }, () => []);
+    let base: { plaintext: Buffer; where: string } | undefined;
     if (baseId) {
-      const decoded = decodeSegment(await this.#d.repo.readTree(this.#d.index, baseId, { signal: this.#d.signal }), `tree ${baseId}`);
-      if (decoded.firstBlock !== first || decoded.blocks.length !== count) {
-        throw new CorruptObjectError(`tree ${baseId}`, `parent segment covers blocks ${decoded.firstBlock}+${decoded.blocks.length}, expected ${first}+${count}`);
-      }
-      map = decoded.blocks;
+      base = { plaintext: await this.#d.repo.readTree(this.#d.index, baseId, { signal: this.#d.signal }), where: `tree ${baseId}` };
       // Blocks not read again keep the parent's chunks. Rather than note each as reused, the parent
       // segment is noted as carried: should a concurrent prune mark packs, the commit rescues every
       // chunk of that tree (a superset), as it does for segments carried over whole.
       this.#d.carriedTrees.add(baseId);
     }
+    const map = new SegmentBuilder(first, count, base);
     const groups = toBatches(blocks, this.#d.batchBlocks);
     await Promise.all(groups.map((runs) => batches.run(() => this.#batch(info, runs, map, first))));
-    if (map.every((b) => b.length === 0)) return null;
-    return this.#d.sealTree(encodeSegment(first, map));
+    if (map.empty) return null;
+    return this.#d.sealTree(map.encode());
   }
 
   /** One batch: runs of blocks read back to back into one slot, hashed and sealed as one task each. */
-  async #batch(info: SnapshotInfo, runs: Array<[number, number]>, map: BlockChunks[], segFirst: number): Promise<void> {
+  async #batch(info: SnapshotInfo, runs: Array<[number, number]>, map: SegmentBuilder, segFirst: number): Promise<void> {
     const d = this.#d;
     throwIfAborted(d.signal);
     const bs = d.repo.params.chunking.blockSize;
@@ -150,7 +149,7 @@ export class DiskBackup {
       const hashed = await d.timers.processing.time(() => d.processor.hashBlocks(view, bs));
       const toSeal: ChunkToSeal[] = [];
       hashed.forEach((chunks, j) => {
-        map[blockAt[j] - segFirst] = chunks.map((c) => ({ length: c.length, id: c.id }));
+        map.set(blockAt[j] - segFirst, chunks);
         if (chunks.length === 0) d.counters.bytesZero += bs;
         for (const c of chunks) {
           if (!c.id) {
@@ -182,14 +181,12 @@ export class DiskBackup {
  * caller then seals and stores it); otherwise the reuse is recorded and counted.
  */
 export function claimNewChunk(d: Pick<DiskBackupDeps, 'index' | 'session' | 'reused' | 'counters'>, id: Buffer, length: number): boolean {
-  const key = ChunkIndex.keyOf(id);
   const known = d.index.get(id);
-  if (known) noteReuse(d.reused, known.pack.id, key);
-  if (known || d.session.has(key)) {
+  if (known) noteReuse(d.reused, known.pack.id, ChunkIndex.keyOf(id));
+  if (known || !d.session.add(id)) {
     d.counters.chunksReused++;
     return false;
   }
-  d.session.add(key);
   d.counters.chunksNew++;
   d.counters.bytesNew += length;
   return true;

@@ -1,6 +1,6 @@
 // Prune: delete packs no restore point references, in two runs separated by a safety margin (see markers.ts).
 import { CorruptObjectError, throwIfAborted } from '../errors.ts';
-import { ChunkIndex, type IndexedChunk } from '../repo/index-file.ts';
+import { ChunkIndex, encodeIndex, type IndexedChunk } from '../repo/index-file.ts';
 import { packIdFromKey, packKey, PACKS_PREFIX, pointKey } from '../repo/layout.ts';
 import { oldestLiveSession, readMarkers, removeExpiredSessions, writeMarker, type Marker } from '../repo/markers.ts';
 import type { Repository } from '../repo/repository.ts';
@@ -138,7 +138,7 @@ async function sweep(
       if (replaced.has(indexKey) || ![...packs].some((p) => doomed.has(p))) continue;
       throwIfAborted(signal);
       const kept: IndexedChunk[] = (await repo.readIndexObject(indexKey, { signal })).filter((c) => !doomed.has(c.pack.id));
-      if (kept.length > 0) await repo.writeIndexObject(kept, { signal });
+      if (kept.length > 0) await repo.writeIndexObject(encodeIndex(kept), { signal });
       if (guard && (await guard.isLocked(indexKey, { signal }))) held.indexes.add(indexKey);
       else await repo.store.delete(indexKey, { signal });
       report.rewrittenIndexes++;

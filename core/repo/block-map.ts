@@ -21,33 +21,29 @@ export interface ChunkRef {
 export type BlockChunks = ChunkRef[];
 
 export function encodeSegment(firstBlock: number, blocks: BlockChunks[]): Buffer {
-  let size = 13;
-  for (const b of blocks) {
-    size += 2;
-    for (const c of b) size += 4 + (c.id ? CHUNK_ID_LENGTH : 0);
-  }
-  const out = Buffer.alloc(size);
-  MAGIC.copy(out, 0);
-  out[4] = VERSION;
-  out.writeUInt32LE(firstBlock, 5);
-  out.writeUInt32LE(blocks.length, 9);
-  let o = 13;
-  for (const b of blocks) {
-    out.writeUInt16LE(b.length, o);
-    o += 2;
-    for (const c of b) {
-      out.writeUInt32LE(((c.id ? 0 : ZERO_BIT) | c.length) >>> 0, o);
-      o += 4;
-      if (c.id) {
-        c.id.copy(out, o);
-        o += CHUNK_ID_LENGTH;
-      }
-    }
-  }
-  return out;
+  const segment = new SegmentBuilder(firstBlock, blocks.length);
+  blocks.forEach((chunks, i) => segment.set(i, chunks));
+  return segment.encode();
 }
 
 export function decodeSegment(buf: Buffer, where: string): { firstBlock: number; blocks: BlockChunks[] } {
+  const { firstBlock, starts } = segmentLayout(buf, where);
+  const blocks: BlockChunks[] = [];
+  for (let i = 0; i + 1 < starts.length; i++) {
+    const chunks: ChunkRef[] = [];
+    for (let o = starts[i] + 2; o < starts[i + 1]; ) {
+      const word = buf.readUInt32LE(o);
+      const zero = (word & ZERO_BIT) !== 0;
+      chunks.push({ length: word & ~ZERO_BIT, id: zero ? null : buf.subarray(o + 4, o + 4 + CHUNK_ID_LENGTH) });
+      o += zero ? 4 : 4 + CHUNK_ID_LENGTH;
+    }
+    blocks.push(chunks);
+  }
+  return { firstBlock, blocks };
+}
+
+/** Checks a segment's plaintext whole; returns its first block and where each block's record starts (and, last, the end). */
+function segmentLayout(buf: Buffer, where: string): { firstBlock: number; starts: Int32Array } {
   const fail = (why: string): never => {
     throw new CorruptObjectError(where, `block map segment: ${why}`);
   };
@@ -55,24 +51,109 @@ export function decodeSegment(buf: Buffer, where: string): { firstBlock: number;
   if (buf[4] !== VERSION) fail(`unknown version ${buf[4]}`);
   const firstBlock = buf.readUInt32LE(5);
   const count = buf.readUInt32LE(9);
-  const blocks: BlockChunks[] = [];
+  // Each block takes at least 2 bytes: a count beyond that is damage, not a reason to allocate.
+  if (count > (buf.length - 13) / 2) fail('truncated');
+  const starts = new Int32Array(count + 1);
   let o = 13;
   for (let i = 0; i < count; i++) {
+    starts[i] = o;
     if (o + 2 > buf.length) fail('truncated');
     const n = buf.readUInt16LE(o);
     o += 2;
-    const chunks: ChunkRef[] = [];
     for (let j = 0; j < n; j++) {
       if (o + 4 > buf.length) fail('truncated');
-      const word = buf.readUInt32LE(o);
+      const zero = (buf.readUInt32LE(o) & ZERO_BIT) !== 0;
       o += 4;
-      const zero = (word & ZERO_BIT) !== 0;
-      if (!zero && o + CHUNK_ID_LENGTH > buf.length) fail('truncated');
-      chunks.push({ length: word & ~ZERO_BIT, id: zero ? null : buf.subarray(o, o + CHUNK_ID_LENGTH) });
-      if (!zero) o += CHUNK_ID_LENGTH;
+      if (!zero) {
+        if (o + CHUNK_ID_LENGTH > buf.length) fail('truncated');
+        o += CHUNK_ID_LENGTH;
+      }
     }
-    blocks.push(chunks);
   }
+  starts[count] = o;
   if (o !== buf.length) fail('trailing bytes');
-  return { firstBlock, blocks };
+  return { firstBlock, starts };
 }
+
+/**
+ * One segment's block map while a backup fills it in, blocks in any order, kept in its encoded
+ * form: no object per chunk. Blocks not set are all-zero, or with `base` (a parent segment's
+ * plaintext, checked whole) keep the parent's record.
+ */
+export class SegmentBuilder {
+  readonly #first: number;
+  readonly #base: Buffer | null;
+  /** Per block: its record's offset in base (>= 0), or -1 - offset in own (< 0); with -1 - EMPTY for none. */
+  readonly #at: Float64Array;
+  readonly #length: Int32Array;
+  #own = Buffer.allocUnsafeSlow(4096);
+  #used = 0;
+
+  constructor(firstBlock: number, count: number, base?: { plaintext: Buffer; where: string }) {
+    this.#first = firstBlock;
+    this.#at = new Float64Array(count).fill(NONE);
+    this.#length = new Int32Array(count);
+    this.#base = base?.plaintext ?? null;
+    if (base) {
+      const { firstBlock: baseFirst, starts } = segmentLayout(base.plaintext, base.where);
+      if (baseFirst !== firstBlock || starts.length - 1 !== count) {
+        throw new CorruptObjectError(base.where, `parent segment covers blocks ${baseFirst}+${starts.length - 1}, expected ${firstBlock}+${count}`);
+      }
+      for (let i = 0; i < count; i++) {
+        this.#at[i] = starts[i];
+        this.#length[i] = starts[i + 1] - starts[i];
+      }
+    }
+  }
+
+  /** Block i (from the segment's first) is made of these chunks; none: all zero. */
+  set(i: number, chunks: ReadonlyArray<{ length: number; id: Uint8Array | null }>): void {
+    if (chunks.length > 0xffff) throw new RangeError(`block ${this.#first + i} has ${chunks.length} chunks; a segment holds at most 65535 per block`);
+    let size = 2;
+    for (const c of chunks) size += c.id ? 4 + CHUNK_ID_LENGTH : 4;
+    if (this.#used + size > this.#own.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(this.#own.length * 2, this.#used + size));
+      this.#own.copy(grown, 0, 0, this.#used);
+      this.#own = grown;
+    }
+    const out = this.#own;
+    let o = out.writeUInt16LE(chunks.length, this.#used);
+    for (const c of chunks) {
+      o = out.writeUInt32LE(((c.id ? 0 : ZERO_BIT) | c.length) >>> 0, o);
+      if (c.id) {
+        out.set(c.id.subarray(0, CHUNK_ID_LENGTH), o);
+        o += CHUNK_ID_LENGTH;
+      }
+    }
+    this.#at[i] = -1 - this.#used;
+    this.#length[i] = size;
+    this.#used = o;
+  }
+
+  /** True when every block is all zero (such a segment is not stored). */
+  get empty(): boolean {
+    for (let i = 0; i < this.#at.length; i++) if (this.#at[i] !== NONE && this.#record(i).readUInt16LE(0) !== 0) return false;
+    return true;
+  }
+
+  encode(): Buffer {
+    const count = this.#at.length;
+    let size = 13;
+    for (let i = 0; i < count; i++) size += this.#at[i] === NONE ? 2 : this.#length[i];
+    const out = Buffer.allocUnsafe(size);
+    MAGIC.copy(out, 0);
+    out[4] = VERSION;
+    out.writeUInt32LE(this.#first, 5);
+    let o = out.writeUInt32LE(count, 9);
+    for (let i = 0; i < count; i++) o = this.#at[i] === NONE ? out.writeUInt16LE(0, o) : o + this.#record(i).copy(out, o);
+    return out;
+  }
+
+  #record(i: number): Buffer {
+    const at = this.#at[i];
+    return at >= 0 ? this.#base!.subarray(at, at + this.#length[i]) : this.#own.subarray(-1 - at, -1 - at + this.#length[i]);
+  }
+}
+
+/** #at of a block not set (all zero). */
+const NONE = -Infinity;

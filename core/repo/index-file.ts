@@ -4,6 +4,7 @@
 //   | entryCount u32 | (id[32] | packIdx u32 | offset u32 | length u32 | rawLength u32 | flags u8 | kind u8)*
 import { CorruptObjectError } from '../errors.ts';
 import { CHUNK_ID_LENGTH } from './block-codec.ts';
+import { IdTable } from './id-table.ts';
 
 export interface PackRef {
   /** 32 hex characters. */
@@ -27,36 +28,61 @@ export interface IndexedChunk extends IndexEntry {
 const ENTRY = CHUNK_ID_LENGTH + 18;
 
 export function encodeIndex(chunks: IndexedChunk[]): Buffer {
-  const packs = new Map<string, number>();
-  const packList: PackRef[] = [];
-  for (const c of chunks) {
-    if (!packs.has(c.pack.id)) {
-      packs.set(c.pack.id, packList.length);
-      packList.push(c.pack);
+  const part = new IndexPart(chunks.length);
+  for (const c of chunks) part.add(c.pack, c.id, c.offset, c.length, c.rawLength, c.flags, c.kind);
+  return part.encode();
+}
+
+/**
+ * The entries of one index object as they are added, already in their encoded form (no object
+ * per chunk): a backup notes each stored chunk here once its pack is written.
+ */
+export class IndexPart {
+  readonly #packs: PackRef[] = [];
+  readonly #packNumbers = new Map<string, number>();
+  #entries: Buffer;
+  #count = 0;
+  constructor(capacity = 1024) {
+    this.#entries = Buffer.allocUnsafeSlow(Math.max(1, capacity) * ENTRY);
+  }
+  get count(): number {
+    return this.#count;
+  }
+  add(pack: PackRef, id: Uint8Array, offset: number, length: number, rawLength: number, flags: number, kind: number): void {
+    let p = this.#packNumbers.get(pack.id);
+    if (p === undefined) {
+      p = this.#packs.push(pack) - 1;
+      this.#packNumbers.set(pack.id, p);
     }
+    if ((this.#count + 1) * ENTRY > this.#entries.length) {
+      const grown = Buffer.allocUnsafeSlow(this.#entries.length * 2);
+      this.#entries.copy(grown, 0, 0, this.#count * ENTRY);
+      this.#entries = grown;
+    }
+    const out = this.#entries;
+    const o = this.#count++ * ENTRY;
+    out.set(id.subarray(0, CHUNK_ID_LENGTH), o);
+    out.writeUInt32LE(p, o + 32);
+    out.writeUInt32LE(offset, o + 36);
+    out.writeUInt32LE(length, o + 40);
+    out.writeUInt32LE(rawLength, o + 44);
+    out[o + 48] = flags;
+    out[o + 49] = kind;
   }
-  const out = Buffer.alloc(8 + packList.length * 32 + chunks.length * ENTRY);
-  let o = 0;
-  out.writeUInt32LE(packList.length, o);
-  o += 4;
-  for (const p of packList) {
-    out.write(p.id, o, 'hex');
-    p.salt.copy(out, o + 16);
-    o += 32;
+  /** The index object's plaintext (layout at the top of this file). */
+  encode(): Buffer {
+    const packList = this.#packs;
+    const out = Buffer.allocUnsafe(8 + packList.length * 32 + this.#count * ENTRY);
+    let o = out.writeUInt32LE(packList.length, 0);
+    for (const p of packList) {
+      out.write(p.id, o, 'hex');
+      p.salt.copy(out, o + 16);
+      o += 32;
+    }
+    o = out.writeUInt32LE(this.#count, o);
+    this.#entries.copy(out, o, 0, this.#count * ENTRY);
+    return out;
   }
-  out.writeUInt32LE(chunks.length, o);
-  o += 4;
-  for (const c of chunks) {
-    c.id.copy(out, o);
-    out.writeUInt32LE(packs.get(c.pack.id)!, o + 32);
-    out.writeUInt32LE(c.offset, o + 36);
-    out.writeUInt32LE(c.length, o + 40);
-    out.writeUInt32LE(c.rawLength, o + 44);
-    out[o + 48] = c.flags;
-    out[o + 49] = c.kind;
-    o += ENTRY;
-  }
-  return out;
 }
 
 /** The pack table of an encoded index and where its entries start; checks the sizes add up. */
@@ -116,11 +142,8 @@ export class ChunkIndex {
   readonly #exclude: boolean;
   readonly #packs: PackRef[] = [];
   readonly #packNumbers = new Map<string, number>();
-  #count = 0;
-  #ids = Buffer.alloc(0);
+  readonly #ids = new IdTable();
   #fields = new Uint32Array(0);
-  /** Entry number + 1 per slot, 0 when empty; a power of two, at most half full. */
-  #table = new Int32Array(0);
   constructor(options: { marked?: Set<string>; exclude?: boolean } = {}) {
     this.#marked = options.marked ?? new Set();
     this.#exclude = options.exclude ?? false;
@@ -129,16 +152,16 @@ export class ChunkIndex {
   readonly objects = new Map<string, Set<string>>();
 
   get size(): number {
-    return this.#count;
+    return this.#ids.size;
   }
   static keyOf(id: Uint8Array): string {
     return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('latin1');
   }
   has(id: Uint8Array): boolean {
-    return this.#find(id, 0) >= 0;
+    return this.#ids.find(id, 0) >= 0;
   }
   get(id: Uint8Array): IndexEntry | undefined {
-    const e = this.#find(id, 0);
+    const e = this.#ids.find(id, 0);
     return e < 0 ? undefined : this.#entry(e);
   }
   add(indexKey: string, chunks: IndexedChunk[]): void {
@@ -165,7 +188,7 @@ export class ChunkIndex {
     this.objects.set(indexKey, named);
   }
   *entries(): IterableIterator<[Buffer, IndexEntry]> {
-    for (let e = 0; e < this.#count; e++) yield [Buffer.from(this.#idView(e)), this.#entry(e)];
+    for (let e = 0; e < this.#ids.size; e++) yield [Buffer.from(this.#ids.view(e)), this.#entry(e)];
   }
   /**
    * Visits every entry without building it: its pack, offset and length, and its id as a view of
@@ -173,11 +196,7 @@ export class ChunkIndex {
    */
   forEachEntry(fn: (pack: PackRef, offset: number, length: number, id: Buffer) => void): void {
     const f = this.#fields;
-    for (let e = 0, o = 0; e < this.#count; e++, o += FIELDS) fn(this.#packs[f[o]], f[o + 1], f[o + 2], this.#idView(e));
-  }
-
-  #idView(e: number): Buffer {
-    return this.#ids.subarray(e * CHUNK_ID_LENGTH, (e + 1) * CHUNK_ID_LENGTH);
+    for (let e = 0, o = 0; e < this.#ids.size; e++, o += FIELDS) fn(this.#packs[f[o]], f[o + 1], f[o + 2], this.#ids.view(e));
   }
 
   #entry(e: number): IndexEntry {
@@ -186,30 +205,15 @@ export class ChunkIndex {
     return { pack: this.#packs[f[o]], offset: f[o + 1], length: f[o + 2], rawLength: f[o + 3], flags: f[o + 4] & 0xff, kind: f[o + 4] >>> 8 };
   }
 
-  /** The entry of the 32-byte id at src[at...], or -1. */
-  #find(src: Uint8Array, at: number): number {
-    if (this.#count === 0 || src.length - at < CHUNK_ID_LENGTH) return -1;
-    const mask = this.#table.length - 1;
-    const ids = this.#ids;
-    for (let slot = slotOf(src, at) & mask; ; slot = (slot + 1) & mask) {
-      const v = this.#table[slot];
-      if (v === 0) return -1;
-      const o = (v - 1) * CHUNK_ID_LENGTH;
-      if (ids.compare(src, at, at + CHUNK_ID_LENGTH, o, o + CHUNK_ID_LENGTH) === 0) return v - 1;
-    }
-  }
-
   #put(src: Uint8Array, at: number, pack: PackRef, offset: number, length: number, rawLength: number, flags: number, kind: number): void {
     if (this.#exclude && this.#marked.has(pack.id)) return;
-    let e = this.#find(src, at);
+    let e = this.#ids.find(src, at);
     if (e >= 0) {
       // A second copy replaces the first only when that one is in a pack pending deletion.
       if (!this.#marked.has(this.#packs[this.#fields[e * FIELDS]].id) || this.#marked.has(pack.id)) return;
     } else {
-      this.#reserve(1);
-      e = this.#count++;
-      this.#ids.set(src.subarray(at, at + CHUNK_ID_LENGTH), e * CHUNK_ID_LENGTH);
-      this.#slot(e);
+      e = this.#ids.insert(src, at);
+      this.#reserve(0);
     }
     let p = this.#packNumbers.get(pack.id);
     if (p === undefined) {
@@ -225,35 +229,13 @@ export class ChunkIndex {
     f[o + 4] = flags | (kind << 8);
   }
 
-  /** Places entry e in the table (its id is stored already). */
-  #slot(e: number): void {
-    const mask = this.#table.length - 1;
-    let slot = slotOf(this.#ids, e * CHUNK_ID_LENGTH) & mask;
-    while (this.#table[slot] !== 0) slot = (slot + 1) & mask;
-    this.#table[slot] = e + 1;
-  }
-
-  /** Room for `more` entries: arrays grown by doubling, the table rebuilt at twice their capacity. */
+  /** Room for `more` entries: the ids' table grows, and the fields with it. */
   #reserve(more: number): void {
-    const need = this.#count + more;
-    const capacity = this.#fields.length / FIELDS;
-    if (need <= capacity) return;
-    let grown = Math.max(1024, capacity);
-    while (grown < need) grown *= 2;
-    const ids = Buffer.alloc(grown * CHUNK_ID_LENGTH);
-    this.#ids.copy(ids, 0, 0, this.#count * CHUNK_ID_LENGTH);
-    const fields = new Uint32Array(grown * FIELDS);
-    fields.set(this.#fields.subarray(0, this.#count * FIELDS));
-    this.#ids = ids;
+    this.#ids.reserve(more);
+    const need = this.#ids.capacity * FIELDS;
+    if (this.#fields.length >= need) return;
+    const fields = new Uint32Array(need);
+    fields.set(this.#fields.subarray(0, this.#ids.size * FIELDS));
     this.#fields = fields;
-    this.#table = new Int32Array(grown * 2);
-    for (let e = 0; e < this.#count; e++) this.#slot(e);
   }
-}
-
-/** Table position of the id at src[at...]: its first eight bytes, mixed (ids are keyed hashes, but tests may use plain ones). */
-function slotOf(src: Uint8Array, at: number): number {
-  const a = src[at] | (src[at + 1] << 8) | (src[at + 2] << 16) | (src[at + 3] << 24);
-  const b = src[at + 4] | (src[at + 5] << 8) | (src[at + 6] << 16) | (src[at + 7] << 24);
-  return (Math.imul(a ^ Math.imul(b, 0x9e3779b1), 0x85ebca6b) ^ (b >>> 13)) >>> 0;
 }

@@ -6,7 +6,7 @@ import type { BusyTimer } from '../engine/stage-timer.ts';
 import { allocAligned } from '../util/aligned-buffer.ts';
 import { Semaphore } from '../util/concurrency.ts';
 import type { SealedChunk } from './block-codec.ts';
-import type { IndexedChunk, PackRef } from './index-file.ts';
+import type { PackRef } from './index-file.ts';
 import { packKey, randomName } from './layout.ts';
 import { PACK_HEADER_LENGTH, packDataKey, packHeader, packTrailer, type PackEntry } from './pack.ts';
 import { PackStream } from './pack-stream.ts';
@@ -14,6 +14,11 @@ import type { Repository } from './repository.ts';
 
 /** Packs of at least this target size are streamed to stores that take uploads (PackStream). */
 const STREAM_MIN = 16 * 1024 * 1024;
+
+/** Where a pack writer reports the chunks of each pack it wrote (see IndexWriter). */
+export interface PackIndexSink {
+  add(pack: PackRef, entries: PackEntry[]): void;
+}
 
 export class PackWriter {
   readonly salt = randomBytes(16);
@@ -32,7 +37,7 @@ export class PackWriter {
   #error: unknown = undefined;
   /** Packs written through the store's upload as they fill, when it takes uploads (see PackStream); null: whole packs. */
   #stream: PackStream | null;
-  readonly written: IndexedChunk[] = [];
+  readonly #index: PackIndexSink | undefined;
   packsWritten = 0;
   bytesWritten = 0;
 
@@ -43,8 +48,19 @@ export class PackWriter {
 
   constructor(
     repo: Repository,
-    options: IoOptions & { uploadConcurrency?: number; timer?: BusyTimer; store?: ObjectStore; placement?: PlacementHint; kind?: 'pack' | 'tree-pack'; targetSize?: number; stream?: boolean } = {},
+    options: IoOptions & {
+      uploadConcurrency?: number;
+      timer?: BusyTimer;
+      store?: ObjectStore;
+      placement?: PlacementHint;
+      kind?: 'pack' | 'tree-pack';
+      targetSize?: number;
+      stream?: boolean;
+      /** Told the chunks of each pack once it is written (an IndexWriter). */
+      index?: PackIndexSink;
+    } = {},
   ) {
+    this.#index = options.index;
     this.kind = options.kind ?? 'pack';
     this.#target = options.targetSize ?? repo.params.packTargetSize;
     this.#repo = repo;
@@ -72,7 +88,7 @@ export class PackWriter {
   }
 
   #wrote(entries: PackEntry[], ref: PackRef, size: number): void {
-    for (const e of entries) this.written.push({ ...e, pack: ref });
+    this.#index?.add(ref, entries);
     this.packsWritten++;
     this.bytesWritten += size;
   }
@@ -130,11 +146,10 @@ export class PackWriter {
   }
 
   /** Seals the open pack and waits for every upload; throws the first upload error. */
-  async flush(): Promise<IndexedChunk[]> {
+  async flush(): Promise<void> {
     await this.#stream?.flush();
     await this.#seal();
     while (this.#pending.size > 0) await Promise.all([...this.#pending]);
     if (this.#error !== undefined) throw this.#error;
-    return this.written;
   }
 }

@@ -7,7 +7,7 @@ import { CorruptObjectError, InvalidArgumentError, RepositoryNotFoundError, Wron
 import { exists, listAll, ObjectNotFoundError, type IoOptions, type ObjectStore } from '../store/object-store.ts';
 import { CHUNK_KIND, openChunk } from './block-codec.ts';
 import { authenticateConfig, createConfig, parseConfig, serializeConfig, type RepoConfig, type RepoParams } from './config.ts';
-import { ChunkIndex, decodeIndex, encodeIndex, type IndexedChunk } from './index-file.ts';
+import { ChunkIndex, decodeIndex, type IndexedChunk } from './index-file.ts';
 import { CONFIG_KEY, INDEX_PREFIX, indexKey, KEYS_PREFIX, keyObjectKey, packKey, POINTS_PREFIX, pointKey, randomName } from './layout.ts';
 import { decodeManifest, encodeManifest, type Manifest } from './manifest.ts';
 import { markedPacks, readMarkers } from './markers.ts';
@@ -158,9 +158,10 @@ export class Repository {
     return openObject(this.master, 'index', key, await this.store.get(key, options));
   }
 
-  async writeIndexObject(chunks: IndexedChunk[], options: IoOptions = {}): Promise<string> {
+  /** Puts an index object of `plaintext` (encodeIndex, IndexPart.encode). */
+  async writeIndexObject(plaintext: Buffer, options: IoOptions = {}): Promise<string> {
     const key = indexKey(randomName());
-    await this.store.put(key, sealObject(this.master, 'index', key, encodeIndex(chunks)), { ...options, kind: 'index' });
+    await this.store.put(key, sealObject(this.master, 'index', key, plaintext), { ...options, kind: 'index' });
     return key;
   }
 

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chunkId, CHUNK_KIND, sealChunk } from '../../core/repo/block-codec.ts';
 import { packKey } from '../../core/repo/layout.ts';
-import { parsePack } from '../../core/repo/pack.ts';
+import type { IndexedChunk, PackRef } from '../../core/repo/index-file.ts';
+import { parsePack, type PackEntry } from '../../core/repo/pack.ts';
 import { PackWriter } from '../../core/repo/pack-writer.ts';
 import { listAll, ObjectNotFoundError, type ObjectStore } from '../../core/store/object-store.ts';
 import { RetryingObjectStore } from '../../core/store/retrying-object-store.ts';
@@ -39,7 +40,9 @@ function aligned(bytes: Buffer): Buffer {
 /** Writes `count` random chunks through a pack writer; checks each against the index, the trailers and the byte count. */
 async function streamChunks(store: ObjectStore, sizes: number[], target: number): Promise<PackWriter> {
   const { repo } = await makeRepo({ store });
-  const packs = new PackWriter(repo, { stream: true, targetSize: target });
+  const written: IndexedChunk[] = [];
+  const index = { add: (pack: PackRef, entries: PackEntry[]) => written.push(...entries.map((e) => ({ ...e, pack }))) };
+  const packs = new PackWriter(repo, { stream: true, targetSize: target, index });
   const sealed = new Map<string, Buffer>();
   await Promise.all(
     sizes.map(async (n) => {
@@ -50,7 +53,7 @@ async function streamChunks(store: ObjectStore, sizes: number[], target: number)
       await packs.add(id, CHUNK_KIND.data, chunk);
     }),
   );
-  const written = await packs.flush();
+  await packs.flush();
   await store.flush?.();
   assert.equal(written.length, sizes.length);
   for (const c of written) {

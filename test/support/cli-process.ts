@@ -8,8 +8,8 @@ export const CLI_MAIN = fileURLToPath(new URL('../../cli/main.ts', import.meta.u
 export interface CliProcess {
   child: ChildProcess;
   out: { stdout: string; stderr: string };
-  /** The exit code (null when killed by a signal). */
-  exited: Promise<number | null>;
+  /** The exit code, or the name of the signal that ended the process (say, 'SIGSEGV'). */
+  exited: Promise<number | string>;
 }
 
 const running = new Set<ChildProcess>();
@@ -26,9 +26,9 @@ export function runCli(args: string[], env: Record<string, string> = {}): CliPro
   child.stdout!.on('data', (d) => (out.stdout += d));
   child.stderr!.on('data', (d) => (out.stderr += d));
   running.add(child);
-  const exited = new Promise<number | null>((ok) => child.on('close', (code) => {
+  const exited = new Promise<number | string>((ok) => child.on('close', (code, signal) => {
     running.delete(child);
-    ok(code);
+    ok(code ?? signal ?? 'no exit code');
   }));
   return { child, out, exited };
 }
