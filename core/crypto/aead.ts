@@ -1,5 +1,6 @@
 // AES-256-GCM with a random 96-bit nonce: the one cipher of the repository format.
 import { createCipheriv, createDecipheriv, createSecretKey, randomFillSync, type KeyObject } from 'node:crypto';
+import { releaseBuffer } from '../util/release-buffer.ts';
 
 export const NONCE_LENGTH = 12;
 export const TAG_LENGTH = 16;
@@ -45,7 +46,9 @@ export function sealInto(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array
   const cipher = createCipheriv('aes-256-gcm', keyObject(key), out.subarray(0, NONCE_LENGTH));
   cipher.setAAD(aad);
   let o = NONCE_LENGTH;
-  o += cipher.update(plaintext).copy(out, o);
+  const body = cipher.update(plaintext);
+  o += body.copy(out, o);
+  releaseBuffer(body);
   o += cipher.final().copy(out, o);
   cipher.getAuthTag().copy(out, o);
   return out.length;

@@ -3,6 +3,7 @@ import { Blake3Hasher } from '@napi-rs/blake-hash';
 import { open, SEAL_OVERHEAD, sealInto } from '../crypto/aead.ts';
 import type { ChunkingParams } from './config.ts';
 import { zstdCompressView, zstdDecompressInto } from './zstd.ts';
+import { releaseBuffer } from '../util/release-buffer.ts';
 
 export const CHUNK_ID_LENGTH = 32;
 export const FLAG_ZSTD = 1;
@@ -132,6 +133,8 @@ export function openChunk(sealed: Uint8Array, id: Uint8Array, kind: number, flag
     if ((flags & FLAG_ZSTD) !== 0) data = zstdDecompressInto(plain, out, target ? offset : 0, rawLength);
     else if (target) data = target.subarray(offset, offset + plain.copy(target, offset, 0, rawLength));
     else data = plain;
+    // The decrypted bytes were copied out (unless they are the data returned): their memory goes now.
+    if (data.buffer !== plain.buffer) releaseBuffer(plain);
   } catch {
     return { ok: false, reason: 'does not decompress' };
   }
