@@ -6,6 +6,7 @@
 //   per block: chunkCount u16, per chunk: length u31 with bit 31 set for an all-zero chunk, then id[32] unless zero.
 import { CorruptObjectError } from '../errors.ts';
 import { CHUNK_ID_LENGTH } from './block-codec.ts';
+import { releaseBuffer } from '../util/release-buffer.ts';
 
 const MAGIC = Buffer.from('CKBM');
 const VERSION = 1;
@@ -114,6 +115,7 @@ export class SegmentBuilder {
     if (this.#used + size > this.#own.length) {
       const grown = Buffer.allocUnsafeSlow(Math.max(this.#own.length * 2, this.#used + size));
       this.#own.copy(grown, 0, 0, this.#used);
+      releaseBuffer(this.#own);
       this.#own = grown;
     }
     const out = this.#own;

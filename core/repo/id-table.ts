@@ -2,6 +2,7 @@
 // table. No object per id (a Set of strings or a Map of objects costs ~10x the memory and a
 // share of the garbage collector's time); ChunkIndex keeps its entries' fields beside it.
 import { CHUNK_ID_LENGTH } from './block-codec.ts';
+import { releaseBuffer } from '../util/release-buffer.ts';
 
 export class IdTable {
   #count = 0;
@@ -45,7 +46,7 @@ export class IdTable {
     this.#slot(e);
     return e;
   }
-  /** Entry e's id as a view of this table's memory (valid until the next growth; copy it to keep it). */
+  /** Entry e's id as a view of this table's memory: valid until the next growth frees that memory (it then reads empty); copy it to keep it. */
   view(e: number): Buffer {
     return this.#ids.subarray(e * CHUNK_ID_LENGTH, (e + 1) * CHUNK_ID_LENGTH);
   }
@@ -58,6 +59,7 @@ export class IdTable {
     while (grown < need) grown *= 2;
     const ids = Buffer.alloc(grown * CHUNK_ID_LENGTH);
     this.#ids.copy(ids, 0, 0, this.#count * CHUNK_ID_LENGTH);
+    releaseBuffer(this.#ids);
     this.#ids = ids;
     this.#table = new Int32Array(grown * 2);
     for (let e = 0; e < this.#count; e++) this.#slot(e);

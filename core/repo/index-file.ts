@@ -5,6 +5,7 @@
 import { CorruptObjectError } from '../errors.ts';
 import { CHUNK_ID_LENGTH } from './block-codec.ts';
 import { IdTable } from './id-table.ts';
+import { releaseBuffer } from '../util/release-buffer.ts';
 
 export interface PackRef {
   /** 32 hex characters. */
@@ -57,6 +58,7 @@ export class IndexPart {
     if ((this.#count + 1) * ENTRY > this.#entries.length) {
       const grown = Buffer.allocUnsafeSlow(this.#entries.length * 2);
       this.#entries.copy(grown, 0, 0, this.#count * ENTRY);
+      releaseBuffer(this.#entries);
       this.#entries = grown;
     }
     const out = this.#entries;

@@ -8,6 +8,7 @@ import { zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { open, seal } from '../crypto/aead.ts';
 import type { MasterKey } from '../crypto/master-key.ts';
 import { CorruptObjectError } from '../errors.ts';
+import { releaseBuffer } from '../util/release-buffer.ts';
 
 const MAGIC = Buffer.from('CKOB');
 const HEADER_LENGTH = 24;
@@ -26,8 +27,12 @@ export function sealObject(master: MasterKey, kind: SealedKind, objectKey: strin
   const salt = randomBytes(16);
   salt.copy(header, 8);
   const key = master.derive(`cloudkeep/v1/object/${kind}`, salt);
-  const body = seal(key, zstdCompressSync(plaintext), Buffer.concat([header, Buffer.from(objectKey)]));
-  return Buffer.concat([header, body]);
+  const packed = zstdCompressSync(plaintext);
+  const body = seal(key, packed, Buffer.concat([header, Buffer.from(objectKey)]));
+  releaseBuffer(packed);
+  const sealed = Buffer.concat([header, body]);
+  releaseBuffer(body);
+  return sealed;
 }
 
 export function openObject(master: MasterKey, kind: SealedKind, objectKey: string, data: Uint8Array): Buffer {
