@@ -1,6 +1,7 @@
 // Worker-thread entry of the thread block processor: runs core's pure per-block operations.
 // Results travel back as one transferred buffer plus small tables, so no per-chunk copy is made.
 import { workerData } from 'node:worker_threads';
+import { decodeToSeal, encodeHashed } from './chunk-tables.ts';
 import { tidy } from './tidy.ts';
 import { Piscina } from 'piscina';
 import { write } from 'node:fs';
@@ -41,23 +42,24 @@ function packed(parts: Buffer[]) {
 export function hash(task: { data: Uint8Array; blockSize: number }) {
   const t = performance.now();
   const blocks = processorOps.hash(setupNow(), task.data, task.blockSize);
-  const ids = blocks.flatMap((b) => b.filter((c) => c.id).map((c) => c.id!));
-  const shape = blocks.map((b) => b.map((c) => [c.offset, c.length, c.id ? 1 : 0]));
-  const { data } = packed(ids);
-  tidy(ids.length * 32);
-  return moving({ shape, ids: data, ms: performance.now() - t }, data);
+  const table = encodeHashed(blocks);
+  tidy(table.byteLength);
+  return moving({ table, ms: performance.now() - t }, table);
 }
 
-/** Seals into `out` (a buffer moved here by the caller for reuse) when it has room; the results' buffer is moved back. */
-export function seal(task: { data: Uint8Array; chunks: ChunkToSeal[]; kind: number; key: Uint8Array; out?: ArrayBuffer }) {
+/**
+ * Seals the chunks of `table` (encodeToSeal) into `out` (a buffer moved here by the caller for
+ * reuse) when it has room; the results' buffer is moved back with [flags, rawLength, length] per chunk.
+ */
+export function seal(task: { data: Uint8Array; table: ArrayBuffer; kind: number; key: Uint8Array; out?: ArrayBuffer }) {
   const t = performance.now();
-  const out = processorOps.seal(setupNow(), task.data, fixIds(task.chunks), task.kind, asBuffer(task.key), task.out ? new Uint8Array(task.out) : undefined);
+  const out = processorOps.seal(setupNow(), task.data, decodeToSeal(task.table), task.kind, asBuffer(task.key), task.out ? new Uint8Array(task.out) : undefined);
   // The sealed chunks lie back to back from the start of one buffer: move it whole.
-  const lengths = out.map((s) => s.sealed.length);
   const data = out.length > 0 ? (out[0].sealed.buffer as ArrayBuffer) : (task.out ?? new ArrayBuffer(0));
-  // The cipher's output per chunk was copied into `data` and is dead now.
-  tidy(lengths.reduce((a, b) => a + b, 0));
-  return moving({ flags: out.map((s) => s.flags), rawLengths: out.map((s) => s.rawLength), lengths, data, ms: performance.now() - t }, data);
+  const sizes = new Uint32Array(out.length * 3);
+  out.forEach((s, i) => sizes.set([s.flags, s.rawLength, s.sealed.length], i * 3));
+  tidy(sizes.byteLength);
+  return moving({ sizes, data, ms: performance.now() - t }, data, sizes.buffer);
 }
 
 /** A task's input: a view, or a moved buffer with the range that holds the input. */

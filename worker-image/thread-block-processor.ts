@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { BlockProcessor, ChunkToOpen, ChunkToRestore, ChunkToSeal, FileTarget, FileWriteResult, ProcessorSetup } from '../core/engine/block-processor.ts';
 import { sealedBound, type HashedChunk, type OpenResult, type SealedChunk } from '../core/repo/block-codec.ts';
+import { decodeHashed, encodeToSeal } from './chunk-tables.ts';
 
 /** Splits a moved buffer back into parts. */
 function unpack(data: ArrayBuffer, lengths: number[]): Buffer[] {
@@ -27,10 +28,10 @@ function withData(data: Uint8Array, rest: object, lent: WeakSet<ArrayBuffer>): o
   return movingTask({ ...rest, data: buffer, at: data.byteOffset, length: data.byteLength }, buffer);
 }
 
-/** Marks `buffer` to be moved to the thread with `task` instead of copied (piscina's transferable protocol). */
-function movingTask(task: object, buffer: ArrayBuffer): object {
+/** Marks buffers to be moved to the thread with `task` instead of copied (piscina's transferable protocol). */
+function movingTask(task: object, ...buffers: ArrayBuffer[]): object {
   // piscina unwraps a movable only at the top of a task, so the whole task is the transferable.
-  return Piscina.move({ [Piscina.transferableSymbol]: [buffer], [Piscina.valueSymbol]: task } as never) as object;
+  return Piscina.move({ [Piscina.transferableSymbol]: buffers, [Piscina.valueSymbol]: task } as never) as object;
 }
 
 /** Bytes of a new lent buffer: a power of two of at least 1 MiB. */
@@ -93,31 +94,23 @@ export class ThreadBlockProcessor implements BlockProcessor {
     return this.#start(1).run(task, { name });
   }
   async hashBlocks(data: Uint8Array, blockSize: number): Promise<HashedChunk[][]> {
-    const r = (await this.#run({ data, blockSize }, 'hash')) as { shape: Array<Array<[number, number, number]>>; ids: ArrayBuffer; ms: number };
+    const r = (await this.#run({ data, blockSize }, 'hash')) as { table: ArrayBuffer; ms: number };
     this.busyMs += r.ms;
-    let o = 0;
-    return r.shape.map((b) =>
-      b.map(([offset, length, hasId]) => {
-        if (!hasId) return { offset, length, id: null };
-        const id = Buffer.from(r.ids, o, 32);
-        o += 32;
-        return { offset, length, id };
-      }),
-    );
+    return decodeHashed(r.table);
   }
   async sealChunks(data: Uint8Array, chunks: ChunkToSeal[], kind: number, key: Buffer): Promise<SealedChunk[]> {
     // A recycled result buffer with room goes along (moved, not copied) for the thread to seal into.
     const out = this.#take(chunks.reduce((a, c) => a + sealedBound(c.length), 0));
-    const task = { data, chunks, kind, key, out };
-    const r = (await this.#run(out ? movingTask(task, out) : task, 'seal')) as {
-      flags: number[];
-      rawLengths: number[];
-      lengths: number[];
-      data: ArrayBuffer;
-      ms: number;
-    };
+    const table = encodeToSeal(chunks);
+    const task = { data, table, kind, key, out };
+    const r = (await this.#run(out ? movingTask(task, out, table) : movingTask(task, table), 'seal')) as { sizes: Uint32Array; data: ArrayBuffer; ms: number };
     this.busyMs += r.ms;
-    return unpack(r.data, r.lengths).map((sealed, i) => ({ sealed, flags: r.flags[i], rawLength: r.rawLengths[i] }));
+    const sealed: SealedChunk[] = [];
+    for (let i = 0, at = 0; i < r.sizes.length; i += 3) {
+      sealed.push({ flags: r.sizes[i], rawLength: r.sizes[i + 1], sealed: Buffer.from(r.data, at, r.sizes[i + 2]) });
+      at += r.sizes[i + 2];
+    }
+    return sealed;
   }
   recycle(sealed: SealedChunk[]): void {
     this.#keep(sealed[0]?.sealed.buffer);
