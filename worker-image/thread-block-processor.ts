@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { BlockProcessor, ChunkToOpen, ChunkToRestore, ChunkToSeal, FileTarget, FileWriteResult, ProcessorSetup } from '../core/engine/block-processor.ts';
 import { sealedBound, type HashedChunk, type OpenResult, type SealedChunk } from '../core/repo/block-codec.ts';
+import { releaseBuffer } from '../core/util/release-buffer.ts';
 import { decodeHashed, encodeToSeal } from './chunk-tables.ts';
 
 /** Splits a moved buffer back into parts. */
@@ -33,6 +34,9 @@ function movingTask(task: object, ...buffers: ArrayBuffer[]): object {
   // piscina unwraps a movable only at the top of a task, so the whole task is the transferable.
   return Piscina.move({ [Piscina.transferableSymbol]: buffers, [Piscina.valueSymbol]: task } as never) as object;
 }
+
+/** Buffers kept for reuse at most (beyond those in flight). */
+const SPARE_MAX = (lanes: number): number => lanes * 2 + 4;
 
 /** Bytes of a new lent buffer: a power of two of at least 1 MiB. */
 const sizeClass = (bytes: number): number => 2 ** Math.max(20, Math.ceil(Math.log2(Math.max(1, bytes))));
@@ -128,7 +132,10 @@ export class ThreadBlockProcessor implements BlockProcessor {
     return i >= 0 ? this.#spare.splice(i, 1)[0] : undefined;
   }
   #keep(buffer: ArrayBufferLike | null | undefined): void {
-    if (buffer instanceof ArrayBuffer && buffer.byteLength > 0 && this.#spare.length < this.lanes * 2 + 4 && !this.#spare.includes(buffer)) this.#spare.push(buffer);
+    if (!(buffer instanceof ArrayBuffer) || buffer.byteLength === 0 || this.#spare.includes(buffer)) return;
+    if (this.#spare.length < SPARE_MAX(this.lanes)) this.#spare.push(buffer);
+    // One too many: freed now rather than at the next GC, so it is not resident beside its replacements.
+    else releaseBuffer(new Uint8Array(buffer));
   }
   async openChunks(data: Uint8Array, chunks: ChunkToOpen[], key: Buffer, keepData: boolean): Promise<OpenResult[]> {
     const r = (await this.#run(withData(data, { chunks, key, keepData }, this.#lent), 'open')) as {
