@@ -30,8 +30,9 @@ export class IndexWriter {
     this.#part = new IndexPart(Math.min(this.#max, 4096));
   }
 
-  /** Notes the chunks of a written pack; a full part goes out in the background. */
+  /** Notes the chunks of a written pack; a full part goes out in the background. Throws once a put has failed (the backup stops early). */
   add(pack: PackRef, entries: PackEntry[]): void {
+    if (this.#error !== undefined) throw this.#error;
     for (const e of entries) {
       this.#part.add(pack, e.id, e.offset, e.length, e.rawLength, e.flags, e.kind);
       this.chunks++;

@@ -48,12 +48,14 @@ it('writes nothing when no chunk was noted', async () => {
   assert.deepEqual(await listAll(store, INDEX_PREFIX), []);
 });
 
-it('a failed put of a full part fails flush', async () => {
+it('a failed put of a full part fails the next add and flush', async () => {
   const faulty = new FaultyObjectStore(new MemoryObjectStore());
   const { repo } = await makeRepo({ store: faulty });
   faulty.failAfterPuts(0, 'throw');
   const index = new IndexWriter(repo, { maxEntries: 2 });
   index.add(pack(1), [entry(1), entry(2)]);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.throws(() => index.add(pack(2), [entry(3)]), /put/i, 'the next chunks are refused at once');
   await assert.rejects(index.flush(), /put/i);
   assert.equal(index.objectsWritten, 0);
 });
