@@ -8,8 +8,10 @@
 
 /** Frees `buf`'s memory when `buf` is the only view of a whole ArrayBuffer of its own; else leaves it to the GC. */
 export function releaseBuffer(buf: Uint8Array): void {
-  const ab = buf.buffer;
-  if (!(ab instanceof ArrayBuffer) || ab.detached || buf.byteOffset !== 0 || buf.byteLength !== ab.byteLength || ab.byteLength === 0) return;
+  // Typed here so this module also compiles against pre-ES2024 libraries (the console's).
+  const ab = buf.buffer as ArrayBufferLike & { readonly detached?: boolean; transfer?: (length: number) => ArrayBuffer };
+  if (!(ab instanceof ArrayBuffer) || ab.detached !== false || typeof ab.transfer !== 'function') return;
+  if (buf.byteOffset !== 0 || buf.byteLength !== ab.byteLength || ab.byteLength === 0) return;
   try {
     ab.transfer(0);
   } catch {
