@@ -26,6 +26,8 @@ export interface BackupJob {
   leaseRefreshMs?: number;
   /** Repository limits shared with the other tasks of this process. */
   limiter?: RepositoryLimiter;
+  /** Chunks per index object (see BackupContext.indexPartEntries). */
+  indexPartEntries?: number;
 }
 
 export async function runBackup(job: BackupJob): Promise<Manifest> {
@@ -36,7 +38,7 @@ export async function runBackup(job: BackupJob): Promise<Manifest> {
     const marked = await markedPacks(repo, { signal });
     const index = await repo.loadIndex({ marked, exclude: true, signal });
     return await backupResource(
-      { repo, index, source: job.source, processor: job.processor, onProgress: job.onProgress, signal, limiter: job.limiter, beforeCommit: async (c) => {
+      { repo, index, source: job.source, processor: job.processor, onProgress: job.onProgress, signal, limiter: job.limiter, indexPartEntries: job.indexPartEntries, beforeCommit: async (c) => {
           // A lapsed lease would let a prune delete packs this backup is about to reference.
           if (lease.refreshFailure !== undefined) await lease.refresh({ signal });
           await rescueMarked(repo, marked, c, signal);

@@ -45,6 +45,8 @@ export interface BackupContext {
   signal?: AbortSignal;
   /** Blocks read and processed as one unit (default 4). */
   batchBlocks?: number;
+  /** Chunks per index object (default INDEX_PART_ENTRIES, 16,384); smaller in tests, to put several while a backup runs. */
+  indexPartEntries?: number;
   /**
    * Runs once the new chunks are stored and before the index and manifest are written: the place
    * to re-check prune markers and copy reused chunks out of packs a concurrent prune marked.
@@ -89,7 +91,7 @@ async function backUp(ctx: BackupContext, req: BackupRequest, task: RepositoryTa
   const store = task?.store(repo.store, { throttling: timers.throttling, write: timers.targetWrite });
   const placement = { group: chainGroup(req.resource), role: req.parent ? ('incremental' as const) : ('full' as const) };
   // Index objects go out as they fill, each naming chunks of packs already written (index-writer.ts).
-  const index = new IndexWriter(repo, { timer: timers.targetWrite, signal });
+  const index = new IndexWriter(repo, { timer: timers.targetWrite, signal, maxEntries: ctx.indexPartEntries });
   const packs = new PackWriter(repo, { timer: timers.targetWrite, signal, store, placement, index });
   // Maps go to their own small packs, kept hot: incrementals and prune read them even when data packs are archived.
   const treePacks = new PackWriter(repo, { timer: timers.targetWrite, signal, store, placement, kind: 'tree-pack', targetSize: Math.min(repo.params.packTargetSize, 4 * 1024 * 1024), index });

@@ -30,16 +30,17 @@ describe('a backup killed at any write', () => {
   const base = mixedImage('crash-base', 2 * 1024 * 1024 + 4321);
   const day2 = replaceBlocks(base, [1, 2, 3, 7, 8, 9, 10, 17, 18, 19, 20, 30], 'crash-day2');
 
-  async function setup() {
+  /** `indexPartEntries`: chunks per index object of the second backup (small: several are put while it runs). */
+  async function setup(indexPartEntries?: number) {
     const ctx = await newCtx(faulty);
     const first = await backup(ctx, 'vol-1', base);
     ctx.clock.advance(MINUTE);
     ctx.store.resetCounters();
-    return { ctx, first, second: () => backup(ctx, 'vol-1', day2.image, { parent: first, changed: day2.changed }) };
+    return { ctx, first, second: () => backup(ctx, 'vol-1', day2.image, { parent: first, changed: day2.changed, indexPartEntries }) };
   }
 
-  async function count(): Promise<{ puts: number; deletes: number }> {
-    const { ctx, second } = await setup();
+  async function count(indexPartEntries?: number): Promise<{ puts: number; deletes: number }> {
+    const { ctx, second } = await setup(indexPartEntries);
     const m2 = await second();
     assert.equal(m2.manifest.kind, 'incremental');
     assert.ok(m2.manifest.stats.packsWritten >= 2, `expected several packs, got ${m2.manifest.stats.packsWritten}`);
@@ -71,6 +72,18 @@ describe('a backup killed at any write', () => {
       await assert.rejects(second(), SimulatedCrashError, `put ${i}`);
       // A put of the manifest is the commit: any crash at or before it leaves only the first point.
       await checkAfterCrash(ctx, first, `crash at put ${i} of ${puts}`, 1);
+    }
+  });
+
+  it('put i crashes, for every i, when index objects of 4 chunks are put while the backup runs', async () => {
+    const { puts } = await count(4);
+    const { puts: whole } = await count();
+    assert.ok(puts >= whole + 3, `expected several index objects: ${puts} puts against ${whole} with one index object`);
+    for (let i = 0; i < puts; i++) {
+      const { ctx, first, second } = await setup(4);
+      ctx.store.failAfterPuts(i, 'crash');
+      await assert.rejects(second(), SimulatedCrashError, `put ${i}`);
+      await checkAfterCrash(ctx, first, `crash at put ${i} of ${puts} (index parts of 4)`, 1);
     }
   });
 

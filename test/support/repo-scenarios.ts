@@ -53,7 +53,7 @@ export async function backup(
   ctx: { repo: Repository; processor: InlineBlockProcessor; source: BufferSnapshotSource },
   res: string,
   image: Buffer,
-  options: { parent?: Backed; changed?: number[]; repo?: Repository; leaseRefreshMs?: number } = {},
+  options: { parent?: Backed; changed?: number[]; repo?: Repository; leaseRefreshMs?: number; indexPartEntries?: number } = {},
 ): Promise<Backed> {
   const { parent, changed } = options;
   const snap = ctx.source.snapshot(res, image, parent?.snap.snapshotId ?? null, changed ?? null);
@@ -62,6 +62,7 @@ export async function backup(
     source: ctx.source,
     processor: ctx.processor,
     leaseRefreshMs: options.leaseRefreshMs,
+    indexPartEntries: options.indexPartEntries,
     request: { resource: resource(res), parent: parent?.manifest ?? null, disks: [{ name: 'root', snapshot: snap, baseSnapshot: parent?.snap ?? null }] },
   });
   return { manifest, snap, image };
