@@ -11,6 +11,7 @@ import { RepositoryLimiter, type RepositoryLimits } from '../core/store/reposito
 import type { KeyProvider } from '../core/crypto/key-provider.ts';
 import { keyProviderFromSpec } from '../providers/key-providers.ts';
 import { ThreadBlockProcessor } from '../worker-image/thread-block-processor.ts';
+import { passphraseFromFile } from './repo-location.ts';
 import { openStore } from './repo-url.ts';
 import { progressView, type ProgressView } from './progress.ts';
 
@@ -33,7 +34,7 @@ export interface GlobalOptions {
 export async function readPassphrase(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): Promise<Secret<string>> {
   if (opts.passphraseFile) {
     try {
-      return new Secret((await readFile(opts.passphraseFile, 'utf8')).replace(/\r?\n$/, ''));
+      return new Secret(passphraseFromFile(await readFile(opts.passphraseFile, 'utf8')));
     } catch (err) {
       throw new InvalidArgumentError(`cannot read passphrase file ${JSON.stringify(opts.passphraseFile)}: ${(err as Error).message}`, { cause: err });
     }

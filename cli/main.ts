@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { setFlagsFromString } from 'node:v8';
 import type { GlobalOptions } from './context.ts';
 import { describeError, exitCodeFor } from './errors.ts';
+import { prefetchKey } from './key-prefetch.ts';
 type Register = (program: Command, globals: () => GlobalOptions) => void;
 
 // The young generation keeps its first size instead of doubling whenever many objects survive a
@@ -74,6 +75,8 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // The repository's key is derived on another core while the command's modules load.
+  prefetchKey(commandNamed(argv), argv);
   const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv);

@@ -1,11 +1,13 @@
 // Repository locations: a registry from URL scheme to store, the one place stores are built and decorated.
-import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '../core/errors.ts';
 import type { ObjectStore } from '../core/store/object-store.ts';
 import { RetryingObjectStore } from '../core/store/retrying-object-store.ts';
 import { ScaleOutObjectStore } from '../core/store/scale-out-store.ts';
 import { FileObjectStore } from '../providers/local/file-object-store.ts';
+import { parseRepoUrl } from './repo-location.ts';
+
+export { parseRepoUrl } from './repo-location.ts';
 
 type StoreFactory = (url: URL) => Promise<ObjectStore>;
 
@@ -16,14 +18,6 @@ const registry: Record<string, StoreFactory> = {
   'azblob:': async (url) => (await import('../providers/azure/azure-blob-object-store.ts')).azureStoreFromUrl(url, process.env),
   'scaleout:': async (url) => (await import('./scale-out-config.ts')).scaleOutFromFile(url.pathname, openStore),
 };
-
-/** Accepts `file:///path`, `s3://bucket/prefix?region=…`, `azblob://account/container/prefix`, `scaleout:/extents.json`, or a plain path. */
-export function parseRepoUrl(text: string): URL {
-  if (!text) throw new InvalidArgumentError('no repository given: pass --repo <url> or set CLOUDKEEP_REPOSITORY (e.g. file:///var/backups/repo)');
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return new URL(text);
-  if (text.startsWith('scaleout:')) return new URL(`scaleout:${resolve(text.slice('scaleout:'.length))}`);
-  return new URL(`file://${resolve(text)}`);
-}
 
 export async function openStore(text: string): Promise<ObjectStore> {
   const url = parseRepoUrl(text);

@@ -1,19 +1,14 @@
 // Passphrase key provider: scrypt (memory-hard) derives a key-encryption key that wraps the master key.
-import { randomBytes, scrypt as scryptCb, type ScryptOptions } from 'node:crypto';
-import { promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
 import { open, seal } from './aead.ts';
 import type { KeyProvider, WrappedKey } from './key-provider.ts';
 import { Secret } from './secret.ts';
 import { InvalidArgumentError } from '../errors.ts';
+import { deriveKey, type ScryptParams } from './scrypt-kdf.ts';
 
-const scrypt = promisify(scryptCb) as (pw: string, salt: Buffer, len: number, opts: ScryptOptions) => Promise<Buffer>;
+export type { ScryptParams } from './scrypt-kdf.ts';
+
 const AAD = Buffer.from('cloudkeep/v1/key/passphrase');
-
-export interface ScryptParams {
-  N: number;
-  r: number;
-  p: number;
-}
 
 /**
  * 64 MiB of memory (128 * N * r bytes), about 0.15 s on one core: kopia's default. Every command
@@ -51,7 +46,6 @@ export class PassphraseKeyProvider implements KeyProvider {
   }
 
   async #derive(salt: Buffer, params: ScryptParams): Promise<Buffer> {
-    const maxmem = 256 * params.N * params.r + 16 * 1024 * 1024;
-    return scrypt(this.#passphrase.reveal(), salt, 32, { N: params.N, r: params.r, p: params.p, maxmem });
+    return deriveKey(this.#passphrase.reveal(), salt, params);
   }
 }
