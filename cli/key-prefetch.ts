@@ -2,7 +2,7 @@
 // ~0.17 s scrypt costs, on another core), for the commands that open a repository. Best effort
 // and local repositories only: the key object is read straight from <repo>/keys/, and when
 // anything is not as expected nothing starts and the command derives the key as usual.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deriveKeyAhead } from '../core/crypto/scrypt-kdf.ts';
@@ -30,6 +30,8 @@ export function prefetchKey(command: string | null, argv: string[], env: NodeJS.
     const url = parseRepoUrl(optionValue(argv, ['-r', '--repo']) ?? env.CLOUDKEEP_REPOSITORY ?? '');
     if (url.protocol !== 'file:') return false;
     const file = optionValue(argv, ['--passphrase-file']);
+    // Only a regular file is read twice: a pipe (/dev/stdin, <(pass show …)) is left to the command.
+    if (file !== undefined && !statSync(file).isFile()) return false;
     const passphrase = file !== undefined ? passphraseFromFile(readFileSync(file, 'utf8')) : env.CLOUDKEEP_PASSPHRASE;
     if (!passphrase) return false;
     const dir = join(fileURLToPath(url), 'keys');

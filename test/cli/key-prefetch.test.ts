@@ -1,7 +1,8 @@
 // prefetchKey: for a command that opens a local repository, the key object's derivation starts at
 // once and opening the repository takes it; anything else (other command, other key, cloud URL,
-// no passphrase, no or several key objects) starts nothing.
+// no passphrase, a passphrase pipe, no or several key objects) starts nothing.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +57,10 @@ describe('prefetchKey', () => {
     assert.equal(prefetchKey('points', argv('--repo', join(dir, 'nothing'), 'points', 'list'), env), false);
     assert.equal(prefetchKey('points', argv('--repo', repoDir, 'points', 'list'), {}), false);
     assert.equal(prefetchKey('points', argv('--repo', repoDir, '--passphrase-file', join(dir, 'missing'), 'points', 'list'), env), false);
+    // A pipe is read once, by the command: the prefetch leaves it alone.
+    const fifo = join(dir, 'pass.fifo');
+    execFileSync('mkfifo', [fifo]);
+    assert.equal(prefetchKey('points', argv('--repo', repoDir, '--passphrase-file', fifo, 'points', 'list'), env), false);
     assert.equal(derivationsAhead(), 0);
   });
 
