@@ -1,8 +1,7 @@
 // Worker-thread entry of the thread block processor: runs core's pure per-block operations.
 // Results travel back as one transferred buffer plus small tables, so no per-chunk copy is made.
 import { workerData } from 'node:worker_threads';
-import { decodeToSeal, encodeHashed } from './chunk-tables.ts';
-import { tidy } from './tidy.ts';
+import { decodeToSeal, encodeHashed, encodeSealed } from './chunk-tables.ts';
 import { Piscina } from 'piscina';
 import { write } from 'node:fs';
 import { processorOps, rawBytes, scratchBuffer, type ChunkToOpen, type ChunkToRestore, type ChunkToSeal, type FileTarget, type ProcessorSetup } from '../core/engine/block-processor.ts';
@@ -43,7 +42,6 @@ export function hash(task: { data: Uint8Array; blockSize: number }) {
   const t = performance.now();
   const blocks = processorOps.hash(setupNow(), task.data, task.blockSize);
   const table = encodeHashed(blocks);
-  tidy(table.byteLength);
   return moving({ table, ms: performance.now() - t }, table);
 }
 
@@ -56,9 +54,7 @@ export function seal(task: { data: Uint8Array; table: ArrayBuffer; kind: number;
   const out = processorOps.seal(setupNow(), task.data, decodeToSeal(task.table), task.kind, asBuffer(task.key), task.out ? new Uint8Array(task.out) : undefined);
   // The sealed chunks lie back to back from the start of one buffer: move it whole.
   const data = out.length > 0 ? (out[0].sealed.buffer as ArrayBuffer) : (task.out ?? new ArrayBuffer(0));
-  const sizes = new Uint32Array(out.length * 3);
-  out.forEach((s, i) => sizes.set([s.flags, s.rawLength, s.sealed.length], i * 3));
-  tidy(sizes.byteLength);
+  const sizes = encodeSealed(out);
   return moving({ sizes, data, ms: performance.now() - t }, data, sizes.buffer);
 }
 
@@ -80,7 +76,6 @@ export function open(task: Input & { chunks: ChunkToOpen[]; key: Uint8Array; kee
   const { lengths, data } = whole
     ? { lengths: task.chunks.map((c) => c.rawLength), data: whole as ArrayBuffer }
     : packed(out.map((r) => (r.ok ? r.data : Buffer.alloc(0))));
-  tidy(input.length);
   // A moved-in input goes back too, for the caller to read its next input into.
   const back = task.data instanceof ArrayBuffer && task.data !== data ? task.data : null;
   return moving({ reasons: out.map((r) => (r.ok ? null : r.reason)), lengths, data, input: back, ms: performance.now() - t }, data, back);
@@ -109,8 +104,6 @@ export async function openToFile(task: Input & { chunks: ChunkToRestore[]; key: 
   const out = i >= 0 ? scratches.splice(i, 1)[0] : scratchBuffer(need);
   try {
     const { reasons, writes } = processorOps.decodeForFile(setupNow(), input, fixIds(task.chunks), asBuffer(task.key), task.file, out);
-    // The cipher's output per chunk is dead now.
-    tidy(input.length);
     const ms = performance.now() - t;
     const started = performance.now();
     // Every write settles before `out` can serve another task; then the first failure, if any, fails this one.

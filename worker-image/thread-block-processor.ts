@@ -4,7 +4,7 @@ import { Piscina } from 'piscina';
 import type { BlockProcessor, ChunkToOpen, ChunkToRestore, ChunkToSeal, FileTarget, FileWriteResult, ProcessorSetup } from '../core/engine/block-processor.ts';
 import { sealedBound, type HashedChunk, type OpenResult, type SealedChunk } from '../core/repo/block-codec.ts';
 import { releaseBuffer } from '../core/util/release-buffer.ts';
-import { decodeHashed, encodeToSeal } from './chunk-tables.ts';
+import { decodeHashed, decodeSealed, encodeToSeal } from './chunk-tables.ts';
 
 /** Splits a moved buffer back into parts. */
 function unpack(data: ArrayBuffer, lengths: number[]): Buffer[] {
@@ -109,12 +109,7 @@ export class ThreadBlockProcessor implements BlockProcessor {
     const task = { data, table, kind, key, out };
     const r = (await this.#run(out ? movingTask(task, out, table) : movingTask(task, table), 'seal')) as { sizes: Uint32Array; data: ArrayBuffer; ms: number };
     this.busyMs += r.ms;
-    const sealed: SealedChunk[] = [];
-    for (let i = 0, at = 0; i < r.sizes.length; i += 3) {
-      sealed.push({ flags: r.sizes[i], rawLength: r.sizes[i + 1], sealed: Buffer.from(r.data, at, r.sizes[i + 2]) });
-      at += r.sizes[i + 2];
-    }
-    return sealed;
+    return decodeSealed(r.sizes, r.data);
   }
   recycle(sealed: SealedChunk[]): void {
     this.#keep(sealed[0]?.sealed.buffer);
