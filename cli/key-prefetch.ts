@@ -5,7 +5,10 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { WrappedKey } from '../core/crypto/key-provider.ts';
+import { scryptInputs } from '../core/crypto/passphrase-key-provider.ts';
 import { deriveKeyAhead } from '../core/crypto/scrypt-kdf.ts';
+import { KEYS_PREFIX } from '../core/repo/layout.ts';
 import { parseRepoUrl, passphraseFromFile } from './repo-location.ts';
 
 /** Commands that open the repository with its key. */
@@ -34,15 +37,14 @@ export function prefetchKey(command: string | null, argv: string[], env: NodeJS.
     if (file !== undefined && !statSync(file).isFile()) return false;
     const passphrase = file !== undefined ? passphraseFromFile(readFileSync(file, 'utf8')) : env.CLOUDKEEP_PASSPHRASE;
     if (!passphrase) return false;
-    const dir = join(fileURLToPath(url), 'keys');
+    const dir = join(fileURLToPath(url), KEYS_PREFIX);
     const keys = readdirSync(dir).filter((n) => !n.startsWith('.'));
     // One passphrase key is the common case; with several, which one opens is not known yet.
     if (keys.length !== 1) return false;
-    const key = JSON.parse(readFileSync(join(dir, keys[0]), 'utf8')) as { provider?: unknown; params?: { kdf?: unknown; N?: unknown; r?: unknown; p?: unknown; salt?: unknown } };
-    const p = key.params;
-    if (key.provider !== 'passphrase' || p?.kdf !== 'scrypt' || typeof p.salt !== 'string') return false;
-    if (![p.N, p.r, p.p].every((n) => typeof n === 'number' && Number.isSafeInteger(n) && n > 0)) return false;
-    deriveKeyAhead(passphrase, Buffer.from(p.salt, 'base64'), { N: p.N as number, r: p.r as number, p: p.p as number });
+    // Read as the provider reads it (a key object is JSON: Repository.listKeys).
+    const kdf = scryptInputs(JSON.parse(readFileSync(join(dir, keys[0]), 'utf8')) as WrappedKey);
+    if (!kdf) return false;
+    deriveKeyAhead(passphrase, kdf.salt, kdf.params);
     return true;
   } catch {
     return false;

@@ -16,6 +16,14 @@ const AAD = Buffer.from('cloudkeep/v1/key/passphrase');
  */
 export const DEFAULT_SCRYPT: ScryptParams = { N: 2 ** 16, r: 8, p: 1 };
 
+/** The salt and scrypt parameters of a passphrase key object; null for another provider's key or unusable parameters. */
+export function scryptInputs(key: Pick<WrappedKey, 'provider' | 'params'>): { salt: Buffer; params: ScryptParams } | null {
+  if (key.provider !== 'passphrase') return null;
+  const { N, r, p, salt } = (key.params ?? {}) as { N?: unknown; r?: unknown; p?: unknown; salt?: unknown };
+  if (typeof N !== 'number' || typeof r !== 'number' || typeof p !== 'number' || typeof salt !== 'string') return null;
+  return { salt: Buffer.from(salt, 'base64'), params: { N, r, p } };
+}
+
 export class PassphraseKeyProvider implements KeyProvider {
   readonly name = 'passphrase';
   readonly #passphrase: Secret<string>;
@@ -38,10 +46,9 @@ export class PassphraseKeyProvider implements KeyProvider {
   }
 
   async unwrap(key: WrappedKey): Promise<Buffer | null> {
-    if (key.provider !== this.name) return null;
-    const { N, r, p, salt } = key.params as { N: unknown; r: unknown; p: unknown; salt: unknown };
-    if (typeof N !== 'number' || typeof r !== 'number' || typeof p !== 'number' || typeof salt !== 'string') return null;
-    const kek = await this.#derive(Buffer.from(salt, 'base64'), { N, r, p });
+    const kdf = scryptInputs(key);
+    if (!kdf) return null;
+    const kek = await this.#derive(kdf.salt, kdf.params);
     return open(kek, Buffer.from(key.wrapped, 'base64'), AAD);
   }
 
