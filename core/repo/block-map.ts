@@ -84,15 +84,17 @@ function segmentLayout(buf: Buffer, where: string): { firstBlock: number; starts
 export class SegmentBuilder {
   readonly #first: number;
   readonly #base: Buffer | null;
-  /** Per block: its record's offset in base (>= 0), or -1 - offset in own (< 0); with -1 - EMPTY for none. */
-  readonly #at: Float64Array;
+  /** Per block: where its record is (NONE: not set, all zero), at which offset and how long. */
+  readonly #from: Uint8Array;
+  readonly #at: Int32Array;
   readonly #length: Int32Array;
   #own = Buffer.allocUnsafeSlow(4096);
   #used = 0;
 
   constructor(firstBlock: number, count: number, base?: { plaintext: Buffer; where: string }) {
     this.#first = firstBlock;
-    this.#at = new Float64Array(count).fill(NONE);
+    this.#from = new Uint8Array(count).fill(NONE);
+    this.#at = new Int32Array(count);
     this.#length = new Int32Array(count);
     this.#base = base?.plaintext ?? null;
     if (base) {
@@ -100,6 +102,7 @@ export class SegmentBuilder {
       if (baseFirst !== firstBlock || starts.length - 1 !== count) {
         throw new CorruptObjectError(base.where, `parent segment covers blocks ${baseFirst}+${starts.length - 1}, expected ${firstBlock}+${count}`);
       }
+      this.#from.fill(BASE);
       for (let i = 0; i < count; i++) {
         this.#at[i] = starts[i];
         this.#length[i] = starts[i + 1] - starts[i];
@@ -127,35 +130,38 @@ export class SegmentBuilder {
         o += CHUNK_ID_LENGTH;
       }
     }
-    this.#at[i] = -1 - this.#used;
+    this.#from[i] = OWN;
+    this.#at[i] = this.#used;
     this.#length[i] = size;
     this.#used = o;
   }
 
   /** True when every block is all zero (such a segment is not stored). */
   get empty(): boolean {
-    for (let i = 0; i < this.#at.length; i++) if (this.#at[i] !== NONE && this.#record(i).readUInt16LE(0) !== 0) return false;
+    for (let i = 0; i < this.#from.length; i++) if (this.#from[i] !== NONE && this.#record(i).readUInt16LE(0) !== 0) return false;
     return true;
   }
 
   encode(): Buffer {
-    const count = this.#at.length;
+    const count = this.#from.length;
     let size = 13;
-    for (let i = 0; i < count; i++) size += this.#at[i] === NONE ? 2 : this.#length[i];
+    for (let i = 0; i < count; i++) size += this.#from[i] === NONE ? 2 : this.#length[i];
     const out = Buffer.allocUnsafe(size);
     MAGIC.copy(out, 0);
     out[4] = VERSION;
     out.writeUInt32LE(this.#first, 5);
     let o = out.writeUInt32LE(count, 9);
-    for (let i = 0; i < count; i++) o = this.#at[i] === NONE ? out.writeUInt16LE(0, o) : o + this.#record(i).copy(out, o);
+    for (let i = 0; i < count; i++) o = this.#from[i] === NONE ? out.writeUInt16LE(0, o) : o + this.#record(i).copy(out, o);
     return out;
   }
 
   #record(i: number): Buffer {
     const at = this.#at[i];
-    return at >= 0 ? this.#base!.subarray(at, at + this.#length[i]) : this.#own.subarray(-1 - at, -1 - at + this.#length[i]);
+    return (this.#from[i] === BASE ? this.#base! : this.#own).subarray(at, at + this.#length[i]);
   }
 }
 
-/** #at of a block not set (all zero). */
-const NONE = -Infinity;
+/** Where a block's record is: not set (an all-zero block), in the parent segment, in this builder's own buffer. */
+const NONE = 0;
+const BASE = 1;
+const OWN = 2;
