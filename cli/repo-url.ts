@@ -7,8 +7,6 @@ import { ScaleOutObjectStore } from '../core/store/scale-out-store.ts';
 import { FileObjectStore } from '../providers/local/file-object-store.ts';
 import { parseRepoUrl } from './repo-location.ts';
 
-export { parseRepoUrl } from './repo-location.ts';
-
 type StoreFactory = (url: URL) => Promise<ObjectStore>;
 
 // Cloud SDKs load only for their own URLs: importing them costs every command about half a second.
