@@ -1,7 +1,7 @@
 // Direct (O_DIRECT) writes: page-aligned buffers, whole objects written from them, restore runs through a second descriptor.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InlineBlockProcessor } from '../../core/engine/block-processor.ts';
@@ -12,15 +12,9 @@ import { FileUpload } from '../../providers/local/file-upload.ts';
 import { FileObjectStore } from '../../providers/local/file-object-store.ts';
 import { FileVolumeSink } from '../../providers/local/file-volume-sink.ts';
 import { ThreadBlockProcessor } from '../../worker-image/thread-block-processor.ts';
+import { withTempDir } from '../support/temp-dir.ts';
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'ck-direct-'));
-  try {
-    await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+const withDir = (fn: (dir: string) => Promise<void>) => withTempDir('ck-direct-', fn);
 
 /** Bytes that differ at every offset, so a misplaced or padded write shows. */
 function pattern(n: number, seed: number): Buffer {

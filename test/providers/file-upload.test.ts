@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chunkId, CHUNK_KIND, sealChunk } from '../../core/repo/block-codec.ts';
@@ -17,18 +17,12 @@ import { allocAligned } from '../../core/util/aligned-buffer.ts';
 import { FileObjectStore } from '../../providers/local/file-object-store.ts';
 import { MemoryObjectStore } from '../../providers/memory/memory-object-store.ts';
 import { makeRepo } from '../support/repo-fixture.ts';
+import { withTempDir } from '../support/temp-dir.ts';
 
 /** The usual temp dir (O_DIRECT on most file systems) and tmpfs (refuses it: the buffered path). */
 const ROOTS = [tmpdir(), ...(existsSync('/dev/shm') ? ['/dev/shm'] : [])];
 
-async function withDir(root: string, fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(root, 'ck-upload-'));
-  try {
-    await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+const withDir = (root: string, fn: (dir: string) => Promise<void>) => withTempDir('ck-upload-', fn, root);
 
 /** A page-aligned copy of `bytes` with room after it. */
 function aligned(bytes: Buffer): Buffer {

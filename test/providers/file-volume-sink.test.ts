@@ -1,22 +1,15 @@
 // Tests for FileVolumeSink: parallel out-of-order writes, final size, holes, misuse.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AbortedError, CloudkeepError, InvalidArgumentError } from '../../core/errors.ts';
 import { FileVolumeSink } from '../../providers/local/file-volume-sink.ts';
+import { withTempDir } from '../support/temp-dir.ts';
 
 const BS = 512 * 1024;
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'ck-sink-'));
-  try {
-    await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+const withDir = (fn: (dir: string) => Promise<void>) => withTempDir('ck-sink-', fn);
 
 test('parallel out-of-order writes land at their offsets; gaps read as zeros and stay holes', () =>
   withDir(async (dir) => {
