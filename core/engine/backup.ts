@@ -3,7 +3,7 @@ import type { Clock } from '../clock.ts';
 import { InvalidArgumentError, throwIfAborted } from '../errors.ts';
 import { chunkId, CHUNK_KIND, sealChunk } from '../repo/block-codec.ts';
 import { IdTable } from '../repo/id-table.ts';
-import { ChunkIndex } from '../repo/index-file.ts';
+import type { ChunkIndex } from '../repo/index-file.ts';
 import { newPointId } from '../repo/layout.ts';
 import { chainGroup, type BackupStats, type DiskManifest, type Manifest, type ResourceRef, type StreamManifest } from '../repo/manifest.ts';
 import { backupStream, type StreamToBackUp } from './stream-backup.ts';
@@ -14,7 +14,7 @@ import type { RepositoryLimiter, RepositoryTask } from '../store/repository-limi
 import type { BlockProcessor } from './block-processor.ts';
 import { IndexWriter } from '../repo/index-writer.ts';
 import { BufferPool } from './buffer-pool.ts';
-import { DiskBackup, noteReuse, type DiskCounters } from './disk-backup.ts';
+import { claimChunk, DiskBackup, type DiskCounters } from './disk-backup.ts';
 import type { ProgressListener } from './progress.ts';
 import { bottleneck, newTimers, stageStats } from './stage-timer.ts';
 
@@ -154,9 +154,7 @@ async function backUp(ctx: BackupContext, req: BackupRequest, task: RepositoryTa
 /** Stores a block-map segment as a tree chunk unless the repository has it already; returns its id. */
 async function storeTree(ctx: BackupContext, packs: PackWriter, session: IdTable, reused: Map<string, Set<string>>, data: Buffer): Promise<string> {
   const id = chunkId(ctx.repo.master.treeIdKey, data);
-  const known = ctx.index.get(id);
-  if (known) noteReuse(reused, known.pack.id, ChunkIndex.keyOf(id));
-  else if (session.add(id)) {
+  if (claimChunk({ index: ctx.index, session, reused }, id)) {
     await packs.add(id, CHUNK_KIND.tree, sealChunk(data, id, CHUNK_KIND.tree, packs.key, ctx.repo.params.compression.level));
   }
   return id.toString('hex');

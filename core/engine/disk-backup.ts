@@ -177,13 +177,19 @@ export class DiskBackup {
 }
 
 /**
- * The dedup decision for one chunk: true when neither the repository nor this session has it (the
- * caller then seals and stores it); otherwise the reuse is recorded and counted.
+ * The dedup decision for one chunk (data or tree): true when neither the repository nor this
+ * session has it (it is claimed for this session; the caller seals and stores it); otherwise a
+ * reuse from the repository is recorded.
  */
-export function claimNewChunk(d: Pick<DiskBackupDeps, 'index' | 'session' | 'reused' | 'counters'>, id: Buffer, length: number): boolean {
+export function claimChunk(d: Pick<DiskBackupDeps, 'index' | 'session' | 'reused'>, id: Buffer): boolean {
   const known = d.index.get(id);
   if (known) noteReuse(d.reused, known.pack.id, ChunkIndex.keyOf(id));
-  if (known || !d.session.add(id)) {
+  return !known && d.session.add(id);
+}
+
+/** claimChunk for a data chunk, counted as new or reused. */
+export function claimNewChunk(d: Pick<DiskBackupDeps, 'index' | 'session' | 'reused' | 'counters'>, id: Buffer, length: number): boolean {
+  if (!claimChunk(d, id)) {
     d.counters.chunksReused++;
     return false;
   }
